@@ -1,0 +1,111 @@
+"""A known key, run through every tokens command (and validate), must appear nowhere.
+
+Not in stdout or stderr, not in log records, not in any file under the test's directory
+(temp files included: TMPDIR points there), and not on the command line or in the
+environment of any sops child: ZDOPS_SOPS is a wrapper that records both, then runs sops.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fixtures_sops import MakeConfig
+
+from runner.cli import main
+from runner.sandbox.emulator import Sandbox
+from runner.sandbox.server import serve
+
+ADDED_KEY = "added-key-Wm4Rt8Yq2Lk6Hn0s3cr3t"
+
+
+@pytest.fixture
+def sops_log(
+    tmp_path: Path, sops_bin: str, sops_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    log = tmp_path / "sops-children.log"
+    wrapper = tmp_path / "sops-wrapper"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'printf "argv: %s\\n" "$*" >> "{log}"\n'
+        f'env >> "{log}"\n'
+        f'exec "{sops_bin}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("ZDOPS_SOPS", str(wrapper))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    return log
+
+
+@pytest.fixture
+def sandbox_url() -> Iterator[tuple[Sandbox, str]]:
+    sandbox = Sandbox(tickets=0, seed=5)
+    with serve(sandbox) as server:
+        yield sandbox, server.url
+
+
+def test_no_key_leaks_from_any_command(
+    sandbox_url: tuple[Sandbox, str],
+    make_config: MakeConfig,
+    sops_log: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sandbox, url = sandbox_url
+    bot, jane = sandbox.bot, sandbox.agent
+    keys = {
+        "bot": sandbox.credentials(bot["email"], "oauth"),
+        "jane": sandbox.credentials(jane["email"], "api_token"),
+    }
+    config = make_config(
+        [
+            {"name": "bot", "email": bot["email"], "kind": "oauth", "key": keys["bot"],
+             "primary": True},
+            {"name": "jane", "email": jane["email"], "kind": "api_token", "key": keys["jane"]},
+        ],
+        zendesk=f"url: {url}",
+    )
+    path = str(config.path)
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def run(*args: str, input: str | None = None, expect: int = 0) -> None:
+        result = runner.invoke(main, list(args), input=input)
+        outputs.extend([result.stdout, result.stderr])
+        assert result.exit_code == expect, result.output
+
+    run("validate", path)
+    run("tokens", "list", path)
+    run("tokens", "list", "--format", "json", path)
+    run("tokens", "add", "ops", "--email", "ops@example.com", path, input=ADDED_KEY + "\n")
+    run("tokens", "verify", path, expect=1)  # ops is not a sandbox user: reported, exit 1
+    run("tokens", "verify", "bot", "jane", "--format", "json", path)
+    run("tokens", "set-primary", "jane", path)
+    run("tokens", "remove", "bot", path)
+    run("tokens", "add", "ops", "--email", "o@example.com", path, input=ADDED_KEY, expect=1)
+    run("tokens", "remove", "nobody", path, expect=1)
+    run("--debug", "tokens", "verify", "nobody", path, expect=1)
+
+    children = sops_log.read_text()
+    assert children.count("argv: ") >= 5  # the wrapper did see the sops runs
+    assert "SOPS_DISABLE_VERSION_CHECK=1" in children
+    written = {
+        str(p): p.read_bytes()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p != sops_log
+    }
+    for secret in [*keys.values(), ADDED_KEY]:
+        for text in outputs:
+            assert secret not in text
+        assert secret not in caplog.text
+        assert secret not in children
+        for name, data in written.items():
+            assert secret.encode() not in data, name
