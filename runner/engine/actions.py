@@ -1,0 +1,289 @@
+"""Rule actions compiled once per run and applied to simulated tickets.
+
+Applying never touches Zendesk: it returns a new ticket dict with the actions carried out and the
+list of what actually differs from the ticket it was given, so an action that is already true of
+a ticket is no change at all. Absent and null differ: `assignee: null` unassigns, a missing
+`assignee` leaves it alone (read from `model_fields_set`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from runner.config.fields import ACTION_STATUSES, PRIORITIES, TYPES
+from runner.config.templates import template_faults
+from runner.engine import templates
+from runner.engine.plan import CUSTOM_PREFIX, UPDATE_KEYS, CommentChange
+from runner.engine.resolve import Kind, Resolver, TicketField
+from runner.engine.rules import ActionsLike, rule_error
+from runner.engine.values import custom_field_value
+
+Ticket = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldSet:
+    """One field an action sets: its plan name, the Zendesk value, and how to show both."""
+
+    field: str  # status, priority, type, assignee, group, custom_fields.<id>
+    value: Any
+    label: str | None = None  # a custom field's title
+    value_label: str | None = None  # a group's name, a user's email, an option's name
+    kind: str | None = None  # a custom field's type (how values compare)
+
+
+@dataclass
+class Effects:
+    """What a rule's actions do to one (simulated) ticket."""
+
+    ticket: dict[str, Any]  # the simulated ticket afterwards
+    fields: list[FieldSet] = field(default_factory=list)  # values that differ from before
+    tags_added: list[str] = field(default_factory=list)
+    tags_removed: list[str] = field(default_factory=list)
+    comment: CommentChange | None = None
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fields or self.tags_added or self.tags_removed or self.comment)
+
+
+def read_field(ticket: Ticket, name: str) -> Any:
+    """A field's current value on a ticket, by its plan name."""
+    if name.startswith(CUSTOM_PREFIX):
+        return custom_field_value(ticket, int(name.removeprefix(CUSTOM_PREFIX)))
+    return ticket.get(UPDATE_KEYS[name])
+
+
+def write_field(ticket: dict[str, Any], name: str, value: Any) -> None:
+    if not name.startswith(CUSTOM_PREFIX):
+        ticket[UPDATE_KEYS[name]] = value
+        return
+    field_id = int(name.removeprefix(CUSTOM_PREFIX))
+    entries = [dict(e) for e in ticket.get("custom_fields") or [] if isinstance(e, Mapping)]
+    for entry in entries:
+        if entry.get("id") == field_id:
+            entry["value"] = value
+            break
+    else:
+        entries.append({"id": field_id, "value": value})
+    ticket["custom_fields"] = entries
+    ticket.pop("fields", None)  # a stale duplicate of custom_fields would shadow nothing useful
+
+
+def same_value(kind: str | None, a: Any, b: Any) -> bool:
+    """Equal as Zendesk means it: "42" is 42 in an integer field, null is unchecked, ..."""
+    if kind in ("integer", "decimal"):
+        return _as_number(a) == _as_number(b)
+    if kind == "checkbox":
+        return bool(a) == bool(b)
+    if kind == "multiselect":
+        return sorted(map(str, a or [])) == sorted(map(str, b or []))
+    if kind in ("text", "textarea", "regexp", "partialcreditcard", "date", "tagger"):
+        # Zendesk stores a cleared text or dropdown field as null; "" is the same thing.
+        return (a or None) == (b or None)
+    return bool(a == b)
+
+
+def _as_number(value: Any) -> float | None:
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class CompiledActions:
+    """A rule's actions with every name resolved."""
+
+    def __init__(
+        self,
+        rule: str,
+        sets: Sequence[FieldSet],
+        *,
+        tags_set: Sequence[str] | None = None,
+        tags_add: Sequence[str] = (),
+        tags_remove: Sequence[str] = (),
+        comment_body: str | None = None,
+        comment_public: bool = False,
+    ) -> None:
+        self.rule = rule
+        self.sets = tuple(sets)
+        self.tags_set = None if tags_set is None else tuple(tags_set)
+        self.tags_add = tuple(tags_add)
+        self.tags_remove = tuple(tags_remove)
+        self.comment_body = comment_body
+        self.comment_public = comment_public
+
+    def apply(
+        self, ticket: Ticket, requester_name: Callable[[Any], str | None] = lambda _: None
+    ) -> Effects:
+        simulated = copy.deepcopy(dict(ticket))
+        effects = Effects(ticket=simulated)
+        for action in self.sets:
+            if not same_value(action.kind, read_field(simulated, action.field), action.value):
+                write_field(simulated, action.field, copy.deepcopy(action.value))
+                effects.fields.append(action)
+        if self.tags_set is not None or self.tags_add or self.tags_remove:
+            before = [str(t) for t in simulated.get("tags") or []]
+            after = list(dict.fromkeys(self.tags_set if self.tags_set is not None else before))
+            after += [t for t in self.tags_add if t not in after]
+            after = [t for t in after if t not in self.tags_remove]
+            effects.tags_added = [t for t in after if t not in before]
+            effects.tags_removed = [t for t in dict.fromkeys(before) if t not in after]
+            if effects.tags_added or effects.tags_removed:
+                simulated["tags"] = after
+        if self.comment_body is not None:
+            name = (
+                requester_name(simulated.get("requester_id"))
+                if templates.uses(self.comment_body, "ticket.requester.name")
+                else None
+            )
+            body = templates.render(
+                self.comment_body,
+                {
+                    "ticket.id": str(simulated.get("id", "")),
+                    "ticket.subject": str(simulated.get("subject") or ""),
+                    "ticket.requester.name": name or "",
+                    "rule.name": self.rule,
+                },
+            )
+            effects.comment = CommentChange(body=body, public=self.comment_public, rule=self.rule)
+        return effects
+
+
+def compile_actions(
+    rule: str, actions: ActionsLike, resolver: Resolver, *, source: str = "config"
+) -> CompiledActions:
+    """Resolve a rule's actions. Raises ResolveError for unknown names, ConfigError for values."""
+    given = set(actions.model_fields_set)
+
+    def fail(path: str, message: str) -> Exception:
+        return rule_error(rule, f"actions.{path}", message, source=source)
+
+    sets: list[FieldSet] = []
+    for name, allowed in (("status", ACTION_STATUSES), ("priority", PRIORITIES), ("type", TYPES)):
+        if name not in given:
+            continue
+        value = getattr(actions, name)
+        if value is None and name != "type":
+            reason = " (Zendesk cannot reset a priority)" if name == "priority" else ""
+            raise fail(name, f"{name} cannot be set to null{reason}")
+        if value is not None and value not in allowed:
+            raise fail(name, f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        sets.append(FieldSet(name, value, value_label=value))
+    references: tuple[tuple[str, Kind], ...] = (("assignee", "user"), ("group", "group"))
+    for name, kind in references:
+        if name not in given:
+            continue
+        key = getattr(actions, name)
+        if key is None:
+            sets.append(FieldSet(name, None))
+            continue
+        if isinstance(key, bool) or not isinstance(key, int | str):
+            raise fail(name, f"{name} takes a name, email or numeric id, or null, not {key!r}")
+        record_id = resolver.resolve_id(kind, rule, key)
+        sets.append(FieldSet(name, record_id, value_label=resolver.label(kind, record_id)))
+    for key, value in (actions.custom_fields or {}).items():
+        ticket_field = resolver.field(rule, key)
+        zendesk_value = _custom_value(rule, ticket_field, value, resolver, fail)
+        sets.append(
+            FieldSet(
+                f"{CUSTOM_PREFIX}{ticket_field.id}",
+                zendesk_value,
+                label=ticket_field.title,
+                value_label=describe_custom(ticket_field, zendesk_value),
+                kind=ticket_field.type,
+            )
+        )
+    tags = actions.tags
+    comment = actions.comment
+    if comment is not None:
+        faults = template_faults(comment.body)
+        if faults:
+            raise fail("comment.body", "; ".join(f.message for f in faults))
+    return CompiledActions(
+        rule,
+        sets,
+        tags_set=None if tags is None or tags.set is None else list(tags.set),
+        tags_add=list(tags.add or ()) if tags is not None else (),
+        tags_remove=list(tags.remove or ()) if tags is not None else (),
+        comment_body=None if comment is None else comment.body,
+        comment_public=False if comment is None else bool(comment.public),
+    )
+
+
+def _custom_value(
+    rule: str,
+    ticket_field: TicketField,
+    value: Any,
+    resolver: Resolver,
+    fail: Callable[[str, str], Exception],
+) -> Any:
+    path = f"custom_fields[{ticket_field.title}]"
+    kind = ticket_field.type
+    if value is None:
+        return False if kind == "checkbox" else None
+    if kind == "tagger":
+        return resolver.option_value(rule, ticket_field, value)
+    if kind == "multiselect":
+        items = value if isinstance(value, list) else [value]
+        return [resolver.option_value(rule, ticket_field, v) for v in items]
+    if kind == "checkbox":
+        if not isinstance(value, bool):
+            raise fail(path, f'the checkbox "{ticket_field.title}" takes true or false')
+        return value
+    if kind == "date":
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise fail(
+                path, f'the date field "{ticket_field.title}" takes YYYY-MM-DD, not {value!r}'
+            ) from None
+        return text
+    if kind == "integer":
+        if (
+            isinstance(value, bool)
+            or _as_number(value) is None
+            or float(value) != int(float(value))
+        ):
+            raise fail(path, f'the integer field "{ticket_field.title}" takes a whole number')
+        return int(float(value))
+    if kind == "decimal":
+        if isinstance(value, bool) or _as_number(value) is None:
+            raise fail(path, f'the decimal field "{ticket_field.title}" takes a number')
+        return value
+    if isinstance(value, dict | list):
+        raise fail(path, f'the {kind} field "{ticket_field.title}" takes a single value')
+    return value if kind == "lookup" else str(value)
+
+
+def describe_custom(ticket_field: TicketField, value: Any) -> str | None:
+    """How a custom field value reads to a person (option names instead of tag values)."""
+    if value is None:
+        return None
+    if ticket_field.type == "tagger":
+        return ticket_field.option_name(value) or str(value)
+    if ticket_field.type == "multiselect" and isinstance(value, list):
+        return ", ".join(ticket_field.option_name(v) or str(v) for v in value)
+    return None
+
+
+def describe(resolver: Resolver, name: str, value: Any) -> str | None:
+    """A display label for a field value read from a ticket (None: show the raw value)."""
+    if value is None:
+        return None
+    if name == "assignee":
+        return resolver.label("user", value)
+    if name == "group":
+        return resolver.label("group", value)
+    if name.startswith(CUSTOM_PREFIX):
+        field_id = int(name.removeprefix(CUSTOM_PREFIX))
+        ticket_field = next((f for f in resolver.custom_fields() if f.id == field_id), None)
+        return None if ticket_field is None else describe_custom(ticket_field, value)
+    return None

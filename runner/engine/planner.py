@@ -1,0 +1,315 @@
+"""Planning: rules in file order over the tickets their queries found, into one Plan.
+
+The planner is pure: the caller hands it, per rule, an iterable of the ticket dicts the rule's
+search query returned (streamed page by page from search export), a Resolver, and the run's
+context; it reads nothing else. Memory is bounded by the number of tickets that change: a ticket
+that no rule changes is looked at and dropped.
+
+Semantics (design.md "Semantics"):
+- Enabled rules run in file order. A ticket an earlier rule changed is evaluated by later rules in
+  its simulated state, so later rules see earlier rules' planned effects.
+- Search results reflect Zendesk before the plan. When the caller passes `query_matches` (the
+  search-syntax matcher of runner.query), the planner also re-checks each rule's query against the
+  simulated copies of tickets changed earlier, so a ticket an earlier rule moves into (or out of)
+  a later rule's query is (or is not) selected by it. Without it, only the search results count.
+- Closed tickets are never selected (in their simulated state either).
+- Per ticket, all rules' effects merge into one change; a later rule that sets a field, or a tag,
+  differently from an earlier rule wins, and the change records the override.
+- A rule whose changes would exceed its limit plans none and says why; so does a rule that would
+  take the plan past the run-wide budget `max_changes` (distinct tickets).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from runner.engine.actions import CompiledActions, Effects, compile_actions, describe, read_field
+from runner.engine.actions import same_value as _same
+from runner.engine.conditions import Predicate, compile_when
+from runner.engine.plan import (
+    CommentChange,
+    FieldChange,
+    Identity,
+    Override,
+    Plan,
+    RuleSummary,
+    TicketChange,
+)
+from runner.engine.resolve import Resolver
+from runner.engine.rules import RuleLike
+
+Ticket = Mapping[str, Any]
+DEFAULT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Where and as whom the run acts, and the config it was made from."""
+
+    zendesk_url: str
+    identity: Identity  # the primary token's verified identity
+    config_digest: str
+    now: datetime  # the run clock: durations count from it, and it dates the plan
+    run_as: Mapping[str, Identity] = field(default_factory=dict)  # token name -> identity
+
+
+@dataclass
+class _Tracked:
+    """A ticket some rule changes: as read, as simulated, and who did what to it."""
+
+    original: Ticket
+    simulated: dict[str, Any]
+    token: str
+    rules: list[str] = field(default_factory=list)
+    owners: dict[str, tuple[str, Any, str | None, str | None]] = field(default_factory=dict)
+    tag_owners: dict[str, tuple[str, bool]] = field(default_factory=dict)  # tag -> (rule, added)
+    comments: list[CommentChange] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Compiled:
+    rule: RuleLike
+    token: str
+    selects: Predicate
+    actions: CompiledActions
+    limit: int
+
+
+def build_plan(
+    rules: Sequence[RuleLike],
+    tickets_for: Callable[[RuleLike], Iterable[Ticket]],
+    resolver: Resolver,
+    context: PlanContext,
+    *,
+    default_limit: int = DEFAULT_LIMIT,
+    limit_override: int | None = None,
+    max_changes: int | None = None,
+    query_matches: Callable[[str, Ticket], bool] | None = None,
+    source: str = "config",
+) -> Plan:
+    """Plan the enabled `rules` (in order); `tickets_for(rule)` yields what its query found.
+
+    Every rule is compiled (names resolved, regexes parsed) before any ticket is read, so a bad
+    rule fails the run before it costs a search.
+    """
+    compiled = [
+        _Compiled(
+            rule=rule,
+            token=rule.run_as or context.identity.token,
+            selects=compile_when(rule.name, rule.when, resolver, context.now, source=source),
+            actions=compile_actions(rule.name, rule.actions, resolver, source=source),
+            limit=limit_override if limit_override is not None else (rule.limit or default_limit),
+        )
+        for rule in rules
+        if rule.enabled
+    ]
+    tracked: dict[int, _Tracked] = {}
+    summaries = [
+        _plan_rule(c, tickets_for(c.rule), tracked, resolver, max_changes, query_matches)
+        for c in compiled
+    ]
+    changes = tuple(
+        change
+        for ticket_id, state in tracked.items()
+        if (change := _ticket_change(ticket_id, state, resolver)) is not None
+    )
+    used = {c.token for c in compiled} - {context.identity.token}
+    run_as = tuple(context.run_as[t] for t in sorted(used) if t in context.run_as)
+    return Plan.create(
+        created_at=context.now.isoformat().replace("+00:00", "Z"),
+        zendesk_url=context.zendesk_url,
+        identity=context.identity,
+        config_digest=context.config_digest,
+        rules=tuple(summaries),
+        changes=changes,
+        run_as=run_as,
+    )
+
+
+def _plan_rule(
+    compiled: _Compiled,
+    tickets: Iterable[Ticket],
+    tracked: dict[int, _Tracked],
+    resolver: Resolver,
+    max_changes: int | None,
+    query_matches: Callable[[str, Ticket], bool] | None,
+) -> RuleSummary:
+    name = compiled.rule.name
+    query = compiled.rule.when.query or ""
+    read = matched = changing = 0
+    over_limit = False
+    # ticket id -> (what the rule does, the ticket as read); committed only if the rule stays
+    # within its limit and the budget, so a blocked rule leaves no trace on later rules.
+    pending: dict[int, tuple[Effects, Ticket]] = {}
+    seen_tracked: set[int] = set()
+
+    def consider(ticket: Ticket, as_read: Ticket) -> None:
+        nonlocal matched, changing, over_limit
+        if ticket.get("status") == "closed" or not compiled.selects(ticket):
+            return
+        matched += 1
+        effects = compiled.actions.apply(ticket, resolver.user_name)
+        if not effects.changed:
+            return
+        changing += 1
+        if over_limit:
+            return
+        pending[int(ticket["id"])] = (effects, as_read)
+        if changing > compiled.limit:
+            over_limit = True
+            pending.clear()  # the rule plans none: keep counting, stop holding changes
+
+    for raw in tickets:
+        read += 1
+        ticket_id = int(raw["id"])
+        state = tracked.get(ticket_id)
+        if state is None:
+            consider(raw, raw)
+            continue
+        seen_tracked.add(ticket_id)
+        if query_matches is None or query_matches(query, state.simulated):
+            consider(state.simulated, state.original)
+    if query_matches is not None:
+        for ticket_id, state in list(tracked.items()):
+            if ticket_id not in seen_tracked and query_matches(query, state.simulated):
+                consider(state.simulated, state.original)
+
+    unchanged = matched - changing
+    if over_limit:
+        return RuleSummary(
+            name,
+            compiled.token,
+            read,
+            matched,
+            0,
+            unchanged,
+            would_change=changing,
+            blocked=(
+                f"would change {changing} tickets, more than its limit of {compiled.limit}, so "
+                f"it plans none. If that is intended, raise `limit` on the rule or pass "
+                f"--limit-override {changing}; otherwise narrow its query or conditions."
+            ),
+        )
+    new = sum(1 for ticket_id in pending if ticket_id not in tracked)
+    if max_changes is not None and len(tracked) + new > max_changes:
+        return RuleSummary(
+            name,
+            compiled.token,
+            read,
+            matched,
+            0,
+            unchanged,
+            would_change=changing,
+            blocked=(
+                f"would bring the plan to {len(tracked) + new} tickets, over the run's budget "
+                f"of {max_changes} changed tickets, so it plans none. Pass --max-changes "
+                f"{len(tracked) + new} if that is intended."
+            ),
+        )
+    for ticket_id, (effects, as_read) in pending.items():
+        _commit(name, compiled.token, ticket_id, effects, as_read, tracked)
+    return RuleSummary(name, compiled.token, read, matched, changing, unchanged)
+
+
+def _commit(
+    rule: str,
+    token: str,
+    ticket_id: int,
+    effects: Effects,
+    as_read: Ticket,
+    tracked: dict[int, _Tracked],
+) -> None:
+    state = tracked.get(ticket_id)
+    if state is None:
+        state = tracked[ticket_id] = _Tracked(
+            original=as_read, simulated=effects.ticket, token=token
+        )
+    state.simulated = effects.ticket
+    if rule not in state.rules:
+        state.rules.append(rule)
+    if token != state.token:
+        state.notes.append(
+            f'rule {rule} acts as token "{token}", but this ticket\'s update is made with '
+            f'"{state.token}" (the first rule that changes it); give overlapping rules the same '
+            "run_as to keep authorship exact"
+        )
+    for change in effects.fields:
+        earlier = state.owners.get(change.field)
+        if earlier is not None and earlier[0] != rule:
+            state.overrides.append(
+                Override(
+                    field=change.label or change.field,
+                    earlier_rule=earlier[0],
+                    earlier_value=earlier[1],
+                    later_rule=rule,
+                    later_value=change.value,
+                )
+            )
+        state.owners[change.field] = (rule, change.value, change.label, change.kind)
+    for tag, added in [(t, True) for t in effects.tags_added] + [
+        (t, False) for t in effects.tags_removed
+    ]:
+        earlier_tag = state.tag_owners.get(tag)
+        if earlier_tag is not None and earlier_tag[0] != rule and earlier_tag[1] != added:
+            state.overrides.append(
+                Override(
+                    field=f"tag:{tag}",
+                    earlier_rule=earlier_tag[0],
+                    earlier_value="added" if earlier_tag[1] else "removed",
+                    later_rule=rule,
+                    later_value="added" if added else "removed",
+                )
+            )
+        state.tag_owners[tag] = (rule, added)
+    if effects.comment is not None:
+        state.comments.append(effects.comment)
+
+
+def _ticket_change(ticket_id: int, state: _Tracked, resolver: Resolver) -> TicketChange | None:
+    """The merged change of one ticket: only what differs from the ticket as read."""
+    fields = []
+    for name, (rule, _value, label, kind) in state.owners.items():
+        before = read_field(state.original, name)
+        after = read_field(state.simulated, name)
+        if _same(kind, before, after):
+            continue  # a later rule put back what was there: nothing to send
+        fields.append(
+            FieldChange(
+                field=name,
+                before=before,
+                after=after,
+                rule=rule,
+                label=label,
+                before_label=describe(resolver, name, before),
+                after_label=describe(resolver, name, after),
+            )
+        )
+    tags_before = [str(t) for t in state.original.get("tags") or []]
+    tags_after = [str(t) for t in state.simulated.get("tags") or []]
+    added = tuple(t for t in tags_after if t not in tags_before)
+    removed = tuple(t for t in dict.fromkeys(tags_before) if t not in tags_after)
+    if not (fields or added or removed or state.comments):
+        return None
+    return TicketChange(
+        ticket_id=ticket_id,
+        subject=_text_or_none(state.original.get("subject")),
+        updated_at=_text_or_none(state.original.get("updated_at")),
+        token=state.token,
+        rules=tuple(state.rules),
+        fields=tuple(fields),
+        tags_added=added,
+        tags_removed=removed,
+        tags_before=tuple(tags_before) if (added or removed) else None,
+        comments=tuple(state.comments),
+        overrides=tuple(state.overrides),
+        notes=tuple(state.notes),
+    )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)

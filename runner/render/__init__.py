@@ -1,0 +1,1 @@
+"""Renderers: plans (text, markdown, json) and config problems, separate from the engine."""

@@ -1,0 +1,180 @@
+"""Every action on a simulated ticket, and the comment template language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from runner.config.models import Actions
+from runner.engine.actions import compile_actions
+from runner.engine.resolve import InMemoryNames, Resolver
+from runner.engine.templates import render
+from runner.errors import ConfigError, ResolveError
+
+NAMES = InMemoryNames(
+    groups=[{"id": 10, "name": "Support"}, {"id": 11, "name": "Billing"}],
+    users=[
+        {"id": 100, "name": "Ann Agent", "email": "ann@acme.test"},
+        {"id": 200, "name": "Carl Customer", "email": "carl@example.test"},
+    ],
+    ticket_fields=[
+        {"id": 501, "type": "text", "title": "Order number"},
+        {
+            "id": 502,
+            "type": "tagger",
+            "title": "Plan",
+            "custom_field_options": [{"name": "Gold plan", "value": "plan_gold"}],
+        },
+        {"id": 503, "type": "checkbox", "title": "VIP"},
+        {"id": 504, "type": "date", "title": "Renewal"},
+        {"id": 505, "type": "integer", "title": "Seats"},
+        {
+            "id": 506,
+            "type": "multiselect",
+            "title": "Products",
+            "custom_field_options": [
+                {"name": "Chat", "value": "p_chat"},
+                {"name": "Voice", "value": "p_voice"},
+            ],
+        },
+    ],
+)
+
+TICKET: dict[str, Any] = {
+    "id": 1042,
+    "status": "open",
+    "priority": "normal",
+    "type": None,
+    "subject": "Refund for order 5531",
+    "tags": ["vip", "needs-triage"],
+    "assignee_id": 100,
+    "group_id": 10,
+    "requester_id": 200,
+    "custom_fields": [
+        {"id": 501, "value": "A-77"},
+        {"id": 505, "value": "42"},
+        {"id": 503, "value": None},
+        {"id": 506, "value": ["p_voice", "p_chat"]},
+    ],
+}
+
+
+def apply(actions: dict[str, Any], ticket: dict[str, Any] = TICKET) -> Any:
+    resolver = Resolver(NAMES)
+    compiled = compile_actions("route", Actions.model_validate(actions), resolver)
+    return compiled.apply(ticket, resolver.user_name)
+
+
+def changed_fields(effects: Any) -> dict[str, Any]:
+    return {f.field: f.value for f in effects.fields}
+
+
+def test_scalar_fields_change_only_when_they_differ() -> None:
+    effects = apply({"status": "pending", "priority": "normal", "type": "incident"})
+    assert changed_fields(effects) == {"status": "pending", "type": "incident"}
+    assert effects.ticket["status"] == "pending"
+    assert TICKET["status"] == "open"  # the ticket given is never modified
+
+
+def test_group_and_assignee_by_name_email_id_and_null() -> None:
+    effects = apply({"group": "Billing", "assignee": "ann@acme.test"})
+    assert changed_fields(effects) == {"group": 11}
+    assert effects.fields[0].value_label == "Billing"
+    assert changed_fields(apply({"group": 11})) == {"group": 11}
+    assert changed_fields(apply({"assignee": None})) == {"assignee": None}
+    # absent is not null: leaving assignee out leaves it alone
+    assert apply({"priority": "high"}).ticket["assignee_id"] == 100
+
+
+def test_tags_add_remove_set() -> None:
+    effects = apply({"tags": {"add": ["billing-routed", "vip"], "remove": ["needs-triage", "x"]}})
+    assert effects.tags_added == ["billing-routed"]
+    assert effects.tags_removed == ["needs-triage"]
+    assert effects.ticket["tags"] == ["vip", "billing-routed"]
+    replaced = apply({"tags": {"set": ["a", "vip"]}})
+    assert replaced.tags_added == ["a"]
+    assert replaced.tags_removed == ["needs-triage"]
+    assert not apply({"tags": {"add": ["vip"], "remove": ["absent"]}}).changed
+
+
+def test_custom_fields_of_every_type_compare_as_zendesk_stores_them() -> None:
+    same = apply(
+        {
+            "custom_fields": {
+                "Order number": "A-77",
+                "Seats": 42,
+                "VIP": False,
+                "Products": ["Chat", "Voice"],
+            }
+        }
+    )
+    assert not same.changed  # "42" is 42, null is unchecked, multiselect order does not matter
+    effects = apply(
+        {
+            "custom_fields": {
+                "Plan": "Gold plan",
+                "VIP": True,
+                "Renewal": "2025-01-31",
+                "505": 7,
+                "Order number": None,
+                "Products": ["p_chat"],
+            }
+        }
+    )
+    assert changed_fields(effects) == {
+        "custom_fields.502": "plan_gold",
+        "custom_fields.503": True,
+        "custom_fields.504": "2025-01-31",
+        "custom_fields.505": 7,
+        "custom_fields.501": None,
+        "custom_fields.506": ["p_chat"],
+    }
+    plan_change = next(f for f in effects.fields if f.field == "custom_fields.502")
+    assert (plan_change.label, plan_change.value_label) == ("Plan", "Gold plan")
+    values = {e["id"]: e["value"] for e in effects.ticket["custom_fields"]}
+    assert values[502] == "plan_gold" and values[501] is None
+
+
+@pytest.mark.parametrize(
+    ("actions", "error", "message"),
+    [
+        ({"group": "Finance"}, ResolveError, "Finance"),
+        ({"assignee": "nobody@acme.test"}, ResolveError, "nobody@acme.test"),
+        ({"custom_fields": {"Colour": "red"}}, ResolveError, "Colour"),
+        ({"custom_fields": {"Plan": "Platinum"}}, ResolveError, "Platinum"),
+        ({"custom_fields": {"VIP": "yes"}}, ConfigError, "true or false"),
+        ({"custom_fields": {"Renewal": "next week"}}, ConfigError, "YYYY-MM-DD"),
+        ({"custom_fields": {"Seats": 2.5}}, ConfigError, "whole number"),
+        ({"comment": {"body": "Hi {{ticket.requester.email}}"}}, ConfigError, "requester.email"),
+        ({"comment": {"body": "{{ ticket.__class__ }}"}}, ConfigError, "__class__"),
+    ],
+)
+def test_bad_actions_name_the_rule_and_the_problem(
+    actions: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
+        apply(actions)
+    assert message in str(caught.value)
+    assert "route" in str(caught.value)
+
+
+def test_comment_with_every_placeholder() -> None:
+    body = "#{{ticket.id}} {{ ticket.subject }} for {{ticket.requester.name}} by {{rule.name}}"
+    effects = apply({"comment": {"body": body, "public": True}})
+    assert effects.comment is not None
+    assert effects.comment.body == "#1042 Refund for order 5531 for Carl Customer by route"
+    assert effects.comment.public is True
+    assert effects.changed
+
+
+def test_template_values_are_never_expanded_again() -> None:
+    ticket = {**TICKET, "subject": "{{rule.name}} {{ticket.id}}"}
+    effects = apply({"comment": {"body": "Re: {{ticket.subject}}"}}, ticket)
+    assert effects.comment is not None
+    assert effects.comment.body == "Re: {{rule.name}} {{ticket.id}}"
+
+
+def test_render_leaves_unknown_placeholders_alone() -> None:
+    assert render("{{ticket.secret}} {{rule.name}}", {"rule.name": "r"}) == "{{ticket.secret}} r"
+    assert render("{{ticket.requester.name}}!", {}) == "!"  # unknown requester: empty, no crash
