@@ -1,0 +1,274 @@
+"""update_many: batches of 100, background jobs, polling, and each ticket's outcome.
+
+Identical changes (same body, same `updated_stamp`) go in the bulk form
+(`?ids=...` + one `ticket` body); everything else in the batch form (`tickets: [...]`), where
+each ticket carries its own `safe_update` + `updated_stamp`, so collision protection holds per
+ticket. At most `client.max_jobs` jobs are queued or running at once (Zendesk allows 30 per
+account, shared with every other integration); a TooManyJobs answer is waited out. Each job is
+polled with backoff and its per-ticket results are yielded as soon as it completes, because
+Zendesk keeps job statuses only briefly.
+
+A submission whose answer was lost is never resubmitted blindly: the tickets are re-read first;
+changes already visible are reported as applied, safe updates (which Zendesk cannot apply twice)
+and changes without a comment are resubmitted once, and the rest are reported as unknown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import ZendeskNotFoundError, ZendeskRateLimitError
+from runner.zendesk.errors import WriteOutcomeUnknown
+from runner.zendesk.verify import unverifiable_keys
+
+if TYPE_CHECKING:
+    from runner.zendesk.client import ZendeskClient
+
+JSON = dict[str, Any]
+
+BATCH_MAX = 100
+POLL_FIRST = 0.25
+POLL_MAX = 5.0
+_DONE = frozenset({"completed", "failed", "killed"})
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    """One ticket's change as the plan computed it.
+
+    `changes` is the ticket body Zendesk takes (`status`, `group_id`, `custom_fields`,
+    `additional_tags`, `remove_tags`, `comment`, ...). `updated_stamp` is the `updated_at` the
+    plan saw; with it the update is a safe update (a ticket changed since is not overwritten).
+    """
+
+    ticket_id: int
+    changes: Mapping[str, Any] = field(hash=False)
+    updated_stamp: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """One ticket's outcome. `error` is Zendesk's code (or ours: `JobFailed`, `JobExpired`,
+    `OutcomeUnknown`, `NoResult`); `details` is the text to show."""
+
+    ticket_id: int
+    success: bool
+    error: str | None = None
+    details: str | None = None
+    job_id: str | None = None
+
+
+@dataclass
+class _Batch:
+    updates: list[TicketUpdate]
+    bulk: bool
+    resent: bool = False
+
+    def ids(self) -> list[int]:
+        return [u.ticket_id for u in self.updates]
+
+    def request_body(self) -> tuple[dict[str, str] | None, JSON]:
+        if self.bulk:
+            first = self.updates[0]
+            return {"ids": ",".join(map(str, self.ids()))}, {"ticket": _body(first)}
+        return None, {"tickets": [{"id": u.ticket_id, **_body(u)} for u in self.updates]}
+
+
+@dataclass
+class _Job:
+    job_id: str
+    batch: _Batch
+    next_poll: float
+    interval: float = POLL_FIRST
+
+
+def _body(update: TicketUpdate) -> JSON:
+    body = dict(update.changes)
+    if update.updated_stamp is not None:
+        body.update(safe_update=True, updated_stamp=update.updated_stamp)
+    return body
+
+
+def plan_batches(updates: Sequence[TicketUpdate]) -> list[_Batch]:
+    """Bulk batches for groups of identical changes, batch-form batches for the rest."""
+    seen: set[int] = set()
+    groups: dict[str, list[TicketUpdate]] = {}
+    for update in updates:
+        if update.ticket_id in seen:
+            raise ValueError(f"ticket #{update.ticket_id} has two updates; merge them first")
+        seen.add(update.ticket_id)
+        key = json.dumps([update.changes, update.updated_stamp], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(update)
+    batches: list[_Batch] = []
+    singles: list[TicketUpdate] = []
+    for group in groups.values():
+        if len(group) == 1:
+            singles.extend(group)
+            continue
+        for start in range(0, len(group), BATCH_MAX):
+            chunk = group[start:start + BATCH_MAX]
+            batches.append(_Batch(chunk, bulk=len(chunk) > 1))
+    for start in range(0, len(singles), BATCH_MAX):
+        batches.append(_Batch(singles[start:start + BATCH_MAX], bulk=False))
+    return batches
+
+
+def _resendable(update: TicketUpdate, ticket: Mapping[str, Any] | None) -> bool:
+    """Sending this again cannot apply it twice."""
+    if update.updated_stamp is not None:
+        return True  # Zendesk refuses a safe update on a ticket changed since the stamp
+    return "comment" not in update.changes and not unverifiable_keys(ticket or {}, update.changes)
+
+
+class _Runner:
+    def __init__(self, client: ZendeskClient, updates: Sequence[TicketUpdate]) -> None:
+        self.client = client
+        self.pending = deque(plan_batches(updates))
+        self.inflight: dict[str, _Job] = {}
+        self.crowded_wait = 0.0
+        self.crowded_attempts = 0
+
+    def run(self) -> Iterator[UpdateResult]:
+        while self.pending or self.inflight:
+            yield from self._submit_what_fits()
+            if self.inflight:
+                yield from self._poll_next()
+
+    def _submit_what_fits(self) -> Iterator[UpdateResult]:
+        while self.pending and len(self.inflight) < max(1, self.client.max_jobs):
+            batch = self.pending[0]
+            params, body = batch.request_body()
+            try:
+                response = self.client.request("PUT", "/api/v2/tickets/update_many.json",
+                                               params=params, json=body)
+            except ZendeskRateLimitError as error:
+                if error.code != "TooManyJobs":
+                    raise
+                if self.inflight:
+                    return  # our own jobs hold the slots: wait for one of them to finish
+                self._wait_for_slots(error)
+                continue
+            except WriteOutcomeUnknown as lost:
+                self.pending.popleft()
+                yield from self._recover(batch, lost)
+                continue
+            self.pending.popleft()
+            self.crowded_attempts = 0
+            status = self.client.json(response).get("job_status") or {}
+            job_id = str(status.get("id") or "")
+            if not job_id:
+                yield from self._fail(batch, "NoJob", "Zendesk queued no job for this update")
+                continue
+            self.inflight[job_id] = _Job(job_id, batch, self.client.clock() + POLL_FIRST)
+
+    def _wait_for_slots(self, error: ZendeskRateLimitError) -> None:
+        """Other integrations fill the account's job slots: back off, within the budget."""
+        wait = self.client.retry.backoff(self.crowded_attempts + 2, self.client.rng)
+        self.crowded_attempts += 1
+        if self.crowded_wait + wait > self.client.retry.max_wait:
+            raise ZendeskRateLimitError(
+                f"{error.message} (the account's background job slots stayed full for "
+                f"{self.crowded_wait:.0f}s)",
+                status=error.status, method=error.method, endpoint=error.endpoint,
+                code=error.code, hint="Other integrations are running bulk jobs; run again later.",
+            )
+        self.crowded_wait += wait
+        self.client.sleep(wait)
+
+    def _poll_next(self) -> Iterator[UpdateResult]:
+        job = min(self.inflight.values(), key=lambda j: j.next_poll)
+        self.client.sleep(job.next_poll - self.client.clock())
+        try:
+            status = self.client.job_status(job.job_id)
+        except ZendeskNotFoundError:
+            del self.inflight[job.job_id]
+            yield from self._expired(job)
+            return
+        if str(status.get("status")) in _DONE:
+            del self.inflight[job.job_id]
+            yield from self._results(job, status)
+            return
+        job.interval = min(POLL_MAX, job.interval * 2)
+        job.next_poll = self.client.clock() + job.interval
+
+    def _results(self, job: _Job, status: JSON) -> Iterator[UpdateResult]:
+        by_id: dict[int, JSON] = {}
+        results = status.get("results")
+        for item in results if isinstance(results, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("id"), int):
+                by_id[item["id"]] = item
+        failed = str(status.get("status")) != "completed"
+        message = str(status.get("message") or "the job failed")
+        recheck: list[TicketUpdate] = []
+        for update in job.batch.updates:
+            item = by_id.get(update.ticket_id)
+            if item is None:
+                code = "JobFailed" if failed else "NoResult"
+                text = message if failed else "the job finished without a result for this ticket"
+                yield UpdateResult(update.ticket_id, False, code, text, job.job_id)
+            elif item.get("success") is False or str(item.get("status")).lower() == "failed":
+                if job.batch.resent:
+                    recheck.append(update)
+                    continue
+                yield UpdateResult(update.ticket_id, False, _opt(item.get("error")) or "Failed",
+                                   _opt(item.get("details")) or message, job.job_id)
+            else:
+                yield UpdateResult(update.ticket_id, True, job_id=job.job_id)
+        if recheck:
+            # A resent safe update fails if the lost first submission applied it after all.
+            yield from self._verify(recheck, job.job_id, "JobFailed",
+                                    "the resent update failed and the change is not visible")
+
+    def _expired(self, job: _Job) -> Iterator[UpdateResult]:
+        yield from self._verify(job.batch.updates, job.job_id, "JobExpired",
+                                "Zendesk dropped the job's status before it was read, and the "
+                                "change is not visible on the ticket")
+
+    def _verify(self, updates: Sequence[TicketUpdate], job_id: str | None, code: str,
+                text: str) -> Iterator[UpdateResult]:
+        tickets = {t["id"]: t for t in self.client.show_many(u.ticket_id for u in updates)}
+        for update in updates:
+            ticket = tickets.get(update.ticket_id)
+            ok = ticket is not None and self.client.landed(ticket, dict(update.changes),
+                                                           update.updated_stamp)
+            yield UpdateResult(update.ticket_id, ok, None if ok else code,
+                               None if ok else text, job_id)
+
+    def _recover(self, batch: _Batch, lost: WriteOutcomeUnknown) -> Iterator[UpdateResult]:
+        tickets = {t["id"]: t for t in self.client.show_many(batch.ids())}
+        resend: list[TicketUpdate] = []
+        for update in batch.updates:
+            ticket = tickets.get(update.ticket_id)
+            if ticket is not None and self.client.landed(ticket, dict(update.changes),
+                                                         update.updated_stamp):
+                yield UpdateResult(update.ticket_id, True)
+            elif not batch.resent and _resendable(update, ticket):
+                resend.append(update)
+            else:
+                yield UpdateResult(
+                    update.ticket_id, False, "OutcomeUnknown",
+                    f"{lost.cause.message}; the change is not visible yet and was not resent "
+                    "(sending it again could apply it twice); run `zdops plan` again later")
+        if resend:
+            self.client.stats.retries += 1
+            self.pending.appendleft(_Batch(resend, bulk=batch.bulk and len(resend) > 1,
+                                           resent=True))
+
+    @staticmethod
+    def _fail(batch: _Batch, code: str, text: str) -> Iterator[UpdateResult]:
+        for update in batch.updates:
+            yield UpdateResult(update.ticket_id, False, code, text)
+
+
+def _opt(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def run_update_many(client: ZendeskClient,
+                    updates: Sequence[TicketUpdate]) -> Iterator[UpdateResult]:
+    """Yield every update's outcome; see the module docstring for how."""
+    return _Runner(client, updates).run()
