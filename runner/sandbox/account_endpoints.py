@@ -1,0 +1,139 @@
+"""Endpoints for the account's people and configuration: users, groups, ticket fields, jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runner.sandbox.paging import cursor_page, offset_page
+from runner.sandbox.replies import Reply, json_reply, not_found
+from runner.sandbox.request import Request, int_ids
+from runner.sandbox.search import name_matches
+from runner.sandbox.shapes import (
+    anonymous_user_json,
+    group_json,
+    job_status_json,
+    ticket_field_json,
+    user_json,
+)
+
+
+def users_me(request: Request) -> Reply:
+    user = request.caller.user
+    if user is None:
+        return json_reply(200, {"user": anonymous_user_json()})
+    return json_reply(200, {"user": user_json(user, request.base_url)})
+
+
+def user_show(request: Request) -> Reply:
+    caller = request.user()
+    user = request.sandbox.store.user(request.int_param("id"))
+    if user is None:
+        raise not_found()
+    if not caller.is_agent and user.id != caller.id:
+        raise not_found()  # end-users see only themselves; Zendesk hides the rest
+    return json_reply(200, {"user": user_json(user, request.base_url)})
+
+
+def users_show_many(request: Request) -> Reply:
+    request.agent()
+    store = request.sandbox.store
+    if request.arg("emails") is not None:
+        emails = request.ids_arg("emails")
+        found = [store.users_by_email.get(e.lower()) for e in emails]
+    else:
+        found = [store.user(i) for i in int_ids(request.ids_arg("ids"))]
+    users = [user_json(u, request.base_url) for u in found if u is not None]
+    return json_reply(
+        200, {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
+    )
+
+
+def users_search(request: Request) -> Reply:
+    request.agent()
+    store = request.sandbox.store
+    text = (request.arg("query") or "").strip()
+    external = request.arg("external_id")
+    if external is not None:
+        matches = []  # seeded users have no external ids
+    else:
+        if text.lower().startswith("email:"):
+            text = text[len("email:") :]
+        wanted = text.casefold()
+        words = wanted.split()
+
+        def hit(name: str, email: str) -> bool:
+            if email.casefold() == wanted or name.casefold() == wanted:
+                return True
+            return bool(words) and all(name_matches(w, name, email) for w in words)
+
+        matches = [u for u in store.users if hit(u.name, u.email)]
+    page, meta = offset_page(
+        matches,
+        request.query,
+        base_url=request.base_url,
+        path="/api/v2/users/search.json",
+        endpoint="api/v2/users/search",
+    )
+    return json_reply(200, {"users": [user_json(u, request.base_url) for u in page], **meta})
+
+
+def groups_list(request: Request) -> Reply:
+    request.agent()
+    groups = request.sandbox.store.groups
+    path = "/api/v2/groups.json"
+    if request.arg("page[size]") is not None:
+        positions, meta = cursor_page(
+            [g.id for g in groups], request.query, base_url=request.base_url, path=path
+        )
+        items = [groups[i] for i in positions]
+        return json_reply(200, {"groups": [group_json(g, request.base_url) for g in items], **meta})
+    page, offset_meta = offset_page(
+        groups, request.query, base_url=request.base_url, path=path, endpoint="api/v2/groups"
+    )
+    return json_reply(
+        200, {"groups": [group_json(g, request.base_url) for g in page], **offset_meta}
+    )
+
+
+def group_show(request: Request) -> Reply:
+    request.agent()
+    group = request.sandbox.store.group(request.int_param("id"))
+    if group is None:
+        raise not_found()
+    return json_reply(200, {"group": group_json(group, request.base_url)})
+
+
+def ticket_fields_list(request: Request) -> Reply:
+    request.agent()
+    fields = [ticket_field_json(f, request.base_url) for f in request.sandbox.store.fields]
+    return json_reply(
+        200,
+        {"ticket_fields": fields, "next_page": None, "previous_page": None, "count": len(fields)},
+    )
+
+
+def ticket_field_show(request: Request) -> Reply:
+    request.agent()
+    wanted = request.int_param("id")
+    for field in request.sandbox.store.fields:
+        if field.id == wanted:
+            return json_reply(200, {"ticket_field": ticket_field_json(field, request.base_url)})
+    raise not_found()
+
+
+def job_status_show(request: Request) -> Reply:
+    request.agent()
+    job = request.sandbox.jobs.get(request.params["id"])
+    if job is None:
+        raise not_found()
+    return json_reply(200, {"job_status": job_status_json(job, request.base_url)})
+
+
+def job_statuses_show_many(request: Request) -> Reply:
+    request.agent()
+    jobs: list[dict[str, Any]] = []
+    for job_id in request.ids_arg("ids"):
+        job = request.sandbox.jobs.get(job_id)
+        if job is not None:
+            jobs.append(job_status_json(job, request.base_url))
+    return json_reply(200, {"job_statuses": jobs})

@@ -1,0 +1,164 @@
+"""Search over the account with runner.query: tickets by the full syntax, users/groups/orgs by name.
+
+Results are ordered as the caller asks (`sort_by`/`sort_order`, or `order_by:`/`sort:` in the
+query); Zendesk's default "relevance" is emulated as most recently updated first, which is
+stable and what a relevance sort mostly gives for ticket queries. A query `runner.query` cannot
+parse gets Zendesk's 400 search error shape.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from runner import query as zquery
+from runner.errors import QuerySyntaxError, ResolveError
+from runner.sandbox.models import BRAND_ID, PRIORITIES, TYPES
+from runner.sandbox.replies import ApiError
+from runner.sandbox.store import Store
+
+_WORD = re.compile(r"\w+")
+SEARCH_CACHE_SIZE = 16
+SORT_FIELDS = ("updated_at", "created_at", "priority", "status", "ticket_type")
+ORDER_BY = {
+    "created": "created_at",
+    "updated": "updated_at",
+    "priority": "priority",
+    "status": "status",
+    "ticket_type": "ticket_type",
+    "commented": "updated_at",
+}
+
+
+def search_error(reason: str) -> ApiError:
+    return ApiError(400, {"error": "invalid", "description": f"Invalid search: {reason}"})
+
+
+def limit_exceeded() -> ApiError:
+    return ApiError(
+        422,
+        {
+            "error": "invalid",
+            "description": "Invalid search: Requested response size was greater than Search "
+            "Response Limits",
+        },
+    )
+
+
+class AccountDirectory:
+    """runner.query's Directory over the sandbox account."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def user_ids(self, value: str) -> frozenset[int]:
+        wanted = value.casefold()
+        return frozenset(
+            u.id
+            for u in self._store.users
+            if u.name.casefold() == wanted or u.email.casefold() == wanted
+        )
+
+    def group_ids(self, value: str) -> frozenset[int]:
+        wanted = value.casefold()
+        return frozenset(g.id for g in self._store.groups if g.name.casefold() == wanted)
+
+    def organization_ids(self, value: str) -> frozenset[int]:
+        wanted = value.casefold()
+        return frozenset(o.id for o in self._store.organizations if o.name.casefold() == wanted)
+
+    def brand_ids(self, value: str) -> frozenset[int]:
+        return frozenset({BRAND_ID}) if value.casefold() == "sandbox" else frozenset()
+
+
+def parse(text: str | None) -> zquery.Query:
+    if text is None or not text.strip():
+        raise search_error("the query parameter is required")
+    try:
+        return zquery.parse(text)
+    except QuerySyntaxError as error:
+        raise search_error(f"{error.reason} (at column {error.column})") from None
+
+
+def object_type(parsed: zquery.Query, filter_type: str | None = None) -> str:
+    return filter_type or parsed.object_type or "ticket"
+
+
+def ticket_ids(
+    store: Store,
+    parsed: zquery.Query,
+    me: int | None,
+    sort_by: str | None = None,
+    sort_order: str | None = None,
+) -> list[int]:
+    """Ids of matching tickets, in the requested order; caller holds store.lock.
+
+    A client pages through one query, so the full answer is cached until a ticket changes or
+    the minute turns (relative dates move with the clock).
+    """
+    key = (parsed.text, me, sort_by, sort_order, store.version, int(store.clock() // 60))
+    cached = store.search_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        matches = zquery.compile(parsed, AccountDirectory(store), now=store.clock.datetime(), me=me)
+    except (ResolveError, QuerySyntaxError) as error:
+        raise search_error(str(error)) from None
+    needs_solved = "solved_at" in parsed.fields
+    found: list[int] = []
+    for ticket in store.iter_tickets():
+        view = ticket
+        if needs_solved:
+            view = {**ticket, "solved_at": store.solved_at(ticket["id"])}
+        if matches(view):
+            found.append(ticket["id"])
+    field = sort_by or (ORDER_BY.get(parsed.order_by) if parsed.order_by else None)
+    descending = (sort_order or parsed.sort or "desc") != "asc"
+    ordered = _ordered(store, found, field or "updated_at", descending)
+    if len(store.search_cache) >= SEARCH_CACHE_SIZE:
+        store.search_cache.pop(next(iter(store.search_cache)))
+    store.search_cache[key] = ordered
+    return ordered
+
+
+def _ordered(store: Store, ids: list[int], field: str, descending: bool) -> list[int]:
+    key: Callable[[int], Any]
+    if field == "created_at":
+        key = store.created_ts
+    elif field == "status":
+        key = store.status_index
+    elif field in ("priority", "ticket_type"):
+        name, order = ("priority", PRIORITIES) if field == "priority" else ("type", TYPES)
+
+        def key(ticket_id: int) -> int:
+            data = store.ticket_data(ticket_id)
+            assert data is not None
+            return order.index(data[name])
+    else:
+        key = store.updated_ts
+    return sorted(ids, key=lambda i: (key(i), i), reverse=descending)
+
+
+def name_matches(word: str, *texts: str) -> bool:
+    """Whether a word of `texts` starts with `word` (case-insensitive), as free text matches."""
+    needle = word.casefold()
+    return any(w.startswith(needle) for text in texts for w in _WORD.findall(text.casefold()))
+
+
+def named_records(store: Store, parsed: zquery.Query, kind: str) -> list[Any]:
+    """Users, groups or organizations whose name (or email) words start with the free text."""
+    words = [t.value.casefold() for t in parsed.terms if t.keyword == "text"]
+    records: list[Any]
+    if kind == "user":
+        records = list(store.users)
+    elif kind == "group":
+        records = list(store.groups)
+    else:
+        records = list(store.organizations)
+
+    def hits(record: Any) -> bool:
+        email = getattr(record, "email", "")
+        return all(w == email or name_matches(w, record.name, email) for w in words)
+
+    return [r for r in records if hits(r)]
