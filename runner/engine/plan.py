@@ -170,6 +170,7 @@ class RuleSummary:
     unchanged: int  # matched, and already as the rule wants them
     would_change: int = 0  # when blocked: how many it would have changed
     blocked: str | None = None  # why it plans nothing (limit, budget), and how to fix it
+    note: str | None = None  # something a reviewer should know about how it selected
 
 
 @dataclass(frozen=True)

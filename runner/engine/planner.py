@@ -43,6 +43,10 @@ from runner.engine.rules import RuleLike
 
 Ticket = Mapping[str, Any]
 DEFAULT_LIMIT = 500
+NO_QUERY_NOTE = (
+    "has no `query`, so it reads every open ticket of the account and filters them with "
+    "all/any here; add a search query to read only the tickets it can act on"
+)
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,7 @@ def _plan_rule(
                 consider(state.simulated, state.original)
 
     unchanged = matched - changing
+    note = None if query.strip() else NO_QUERY_NOTE
     if over_limit:
         return RuleSummary(
             name,
@@ -194,6 +199,7 @@ def _plan_rule(
                 f"it plans none. If that is intended, raise `limit` on the rule or pass "
                 f"--limit-override {changing}; otherwise narrow its query or conditions."
             ),
+            note=note,
         )
     new = sum(1 for ticket_id in pending if ticket_id not in tracked)
     if max_changes is not None and len(tracked) + new > max_changes:
@@ -210,10 +216,11 @@ def _plan_rule(
                 f"of {max_changes} changed tickets, so it plans none. Pass --max-changes "
                 f"{len(tracked) + new} if that is intended."
             ),
+            note=note,
         )
     for ticket_id, (effects, as_read) in pending.items():
         _commit(name, compiled.token, ticket_id, effects, as_read, tracked)
-    return RuleSummary(name, compiled.token, read, matched, changing, unchanged)
+    return RuleSummary(name, compiled.token, read, matched, changing, unchanged, note=note)
 
 
 def _commit(

@@ -1,0 +1,119 @@
+"""`zdops plan`: read Zendesk and show what the rules would change, ticket by ticket, as whom."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from runner.cli._options import config_argument, config_path
+from runner.errors import EXIT_CHANGES_PENDING, ZdopsError
+
+if TYPE_CHECKING:
+    from runner.engine.plan import Plan
+
+
+@click.command("plan")
+@config_argument
+@click.option("--rule", "rules", multiple=True, metavar="NAME",
+              help="Plan only this rule (repeatable); default: every enabled rule.")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), metavar="PLAN.json",
+              help="Also save the plan as JSON, for `zdops apply CONFIG PLAN.json`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True, help="How to print the plan on stdout.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when there are changes to apply, 0 when there are none.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="Also allow sending tokens to HOST over HTTPS (also ZDOPS_ALLOW_HOSTS).")
+@click.option("--limit-override", type=click.IntRange(min=1), metavar="N",
+              help="Let every rule change up to N tickets, whatever its `limit`.")
+@click.option("--max-changes", type=click.IntRange(min=0), metavar="N",
+              help="Change at most N tickets in the whole run (default 1000, or the "
+              "--limit-override if larger).")
+def plan(
+    config: str | None,
+    rules: tuple[str, ...],
+    out: str | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    allow_hosts: tuple[str, ...],
+    limit_override: int | None,
+    max_changes: int | None,
+) -> None:
+    """Read Zendesk and print what the rules in CONFIG would change (nothing is changed)."""
+    from runner.engine.progress import Progress
+    from runner.engine.run import RunOptions, open_run
+
+    options = RunOptions(
+        rules=rules,
+        allow_hosts=allow_hosts,
+        limit_override=limit_override,
+        max_changes=max_changes,
+        progress=Progress.for_stream(sys.stderr),
+    )
+    with open_run(config_path(config), options) as run:
+        for warning in run.loaded.warnings:
+            click.echo(str(warning), err=True)
+        result = run.plan()
+    for summary in result.rules:
+        if summary.note:
+            click.echo(f"note: rule {summary.name} {summary.note}.", err=True)
+    if out is not None:
+        write_plan(Path(out), result)
+    click.echo(render(result, fmt), nl=False)
+    if out is not None and fmt == "text":
+        command = " ".join(["zdops apply", *([config] if config else []), out])
+        click.echo(f"\nSaved the plan to {out}; apply exactly it with `{command}`.", err=True)
+    if detailed_exitcode and result.changes:
+        raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
+
+
+def render(result: Plan, fmt: str) -> str:
+    if fmt == "json":
+        from runner.render.plan_json import render_json
+
+        return render_json(result)
+    if fmt == "markdown":
+        from runner.render.plan_markdown import render_markdown
+
+        return render_markdown(result)
+    from runner.render.plan_text import render_text
+
+    return render_text(result, color=use_color())
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    return sys.stdout.isatty()
+
+
+def write_plan(path: Path, result: Plan) -> None:
+    """Write the plan JSON next to its destination and rename it into place: never half a file."""
+    from runner.render.plan_json import render_json
+
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as error:
+        raise ZdopsError(
+            f"--out {path}: cannot write in {directory}: {error.strerror or error}.",
+            hint="Choose a path in an existing, writable directory.",
+        ) from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(render_json(result))
+        os.replace(temp, path)
+    except OSError as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise ZdopsError(
+            f"--out {path}: cannot save the plan: {error.strerror or error}.",
+            hint="Choose a writable path for the plan file.",
+        ) from None
