@@ -196,3 +196,17 @@ def test_json_is_the_versioned_envelope() -> None:
     data = json.loads(render_json(SMALL))
     assert data["format"] == "zdops-plan" and data["version"] == 1
     assert Plan.from_json(render_json(SMALL)) == SMALL
+
+
+def test_a_rules_note_shows_in_text_and_markdown() -> None:
+    note = "has no query, so it reads every open ticket"
+    noted = Plan.create(
+        created_at="t",
+        zendesk_url="https://acme.zendesk.com",
+        identity=BOT,
+        config_digest="d",
+        rules=(RuleSummary("sweep", "automation-bot", 3, 3, 0, 3, note=note),),
+        changes=(),
+    )
+    assert f"  note: this rule {note}\n" in render_text(noted)
+    assert f"| sweep | 3 | 3 | 0 | 3 | {note} |" in render_markdown(noted)

@@ -60,9 +60,6 @@ def plan(
         for warning in run.loaded.warnings:
             click.echo(str(warning), err=True)
         result = run.plan()
-    for summary in result.rules:
-        if summary.note:
-            click.echo(f"note: rule {summary.name} {summary.note}.", err=True)
     if out is not None:
         write_plan(Path(out), result)
     click.echo(render(result, fmt), nl=False)

@@ -46,7 +46,10 @@ def render_markdown(
     lines += ["", "| Rule | Read | Matched | Changing | Already as desired | Note |"]
     lines.append("|---|--:|--:|--:|--:|---|")
     for rule in plan.rules:
-        note = f"plans none: {escape(rule.blocked)}" if rule.blocked else ""
+        notes = [f"plans none: {escape(rule.blocked)}"] if rule.blocked else []
+        if rule.note:
+            notes.append(escape(rule.note))
+        note = "; ".join(notes)
         lines.append(
             f"| {escape(rule.name)} | {rule.read} | {rule.matched} | {rule.changing} "
             f"| {rule.unchanged} | {note} |"

@@ -74,6 +74,8 @@ def _rule_lines(
         lines.append(f"  as {who}")
     if summary.blocked:
         lines.append(paint("red", f"  ! plans no change: it {summary.blocked}"))
+    if summary.note:
+        lines.append(paint("dim", f"  note: this rule {summary.note}"))
     for change in changes:
         lines.extend(_ticket_lines(summary.name, change, paint))
     return lines
