@@ -24,6 +24,10 @@ COMMANDS: dict[str, str] = {
     "schema": "runner.cli.schema:schema",
     "tokens": "runner.cli.tokens:tokens",
     "sandbox": "runner.cli.sandbox:sandbox",
+    "plan": "runner.cli.plan:plan",
+    "apply": "runner.cli.apply:apply",
+    "init": "runner.cli.init:init",
+    "demo": "runner.cli.demo:demo",
 }
 
 
