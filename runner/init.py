@@ -1,0 +1,185 @@
+"""The core of `zdops init`: a starter config.yaml and the .sops.yaml that encrypts its keys.
+
+The config is written already sops-encrypted (it has no key yet, but it carries the `sops:`
+block), so `zdops tokens add` can put keys into it straight away. Encrypting needs only the
+public keys, which is why `--age` alone is enough. The .sops.yaml encrypts only `key` values and
+keeps the MAC over them only, so every other line stays readable and editable in a pull request.
+
+Nothing is overwritten without `force`; all checks run before anything is written; a new age
+key goes only to the key file (appended, never truncated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner import agekeys, secrets
+from runner.errors import ConfigError, ZdopsError
+
+CONFIG_NAME = "config.yaml"
+SOPS_RULES_NAME = ".sops.yaml"
+PLACEHOLDER_SUBDOMAIN = "your-subdomain"
+
+SOPS_RULES = """\
+# sops settings for this repository (written by `zdops init`).
+# Only `key` values are encrypted, and the MAC covers only them (mac_only_encrypted), so the
+# rest of every config stays readable and editable in a pull request.
+# To let a teammate or CI decrypt: add their age public key to `age` (comma-separated), then
+# run `sops updatekeys config.yaml`.
+creation_rules:
+  - path_regex: '\\.ya?ml$'
+    encrypted_regex: '^key$'
+    mac_only_encrypted: true
+    age: '{recipients}'
+stores:
+  yaml:
+    indent: 2
+"""
+
+STARTER_CONFIG = """\
+# zdops config: Zendesk automation kept in git.
+#   zdops validate    check this file (no secrets, no network)
+#   zdops plan        show what would change in Zendesk, and as whom
+#   zdops apply       make those changes
+# Only token keys are secret: sops encrypts them in place (see .sops.yaml).
+version: 1
+zendesk:
+  # https://<subdomain>.zendesk.com; for the local sandbox use instead: url: http://127.0.0.1:8765
+  {zendesk}
+# Add the credential every rule acts with (its user is who Zendesk shows as the author):
+#   zdops tokens add automation-bot --email bot@example.com --primary
+tokens: []
+defaults:
+  # The most tickets one rule may change in one run.
+  limit: 100
+rules:
+  # Refund requests go to the Billing group, with an internal note. The query excludes the tag
+  # the rule adds, so each ticket is changed once.
+  - name: route-refunds-to-billing
+    description: Refund requests go to Billing
+    when:
+      query: status<solved tags:refund -tags:billing-routed
+    actions:
+      group: Billing
+      tags:
+        add:
+          - billing-routed
+      comment:
+        body: Routed to Billing by {{{{rule.name}}}}.
+        public: false
+"""
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `init` wrote, for whom the keys are encrypted, and a new key if it made one."""
+
+    config: Path
+    sops_rules: Path
+    recipients: list[str]
+    new_key: agekeys.StoredKey | None
+    placeholder_subdomain: bool
+
+
+def init_project(
+    directory: Path,
+    *,
+    recipients: Sequence[str] = (),
+    force: bool = False,
+    subdomain: str | None = None,
+    url: str | None = None,
+    key_file: Path | None = None,
+    sops: secrets.Sops | None = None,
+) -> InitResult:
+    """Write DIR/config.yaml (sops-encrypted, no tokens yet) and DIR/.sops.yaml.
+
+    With no `recipients`, a new age key is generated and appended to `key_file` (default: where
+    sops looks, ~/.config/sops/age/keys.txt).
+    """
+    config_path = directory / CONFIG_NAME
+    rules_path = directory / SOPS_RULES_NAME
+    if directory.exists() and not directory.is_dir():
+        raise ZdopsError(f"{directory} exists and is not a directory.",
+                         hint="Name a directory for the new config.")
+    existing = [p for p in (config_path, rules_path) if p.exists()]
+    if existing and not force:
+        raise ZdopsError(
+            f"{' and '.join(str(p) for p in existing)} already "
+            f"{'exists' if len(existing) == 1 else 'exist'}; nothing was written.",
+            hint="Use another directory, or --force to overwrite (a config's tokens are lost).",
+        )
+    if subdomain is not None and url is not None:
+        raise ZdopsError("give --subdomain or --url, not both.")
+    wanted = list(dict.fromkeys(agekeys.check_recipient(r) for r in recipients))
+    plaintext = starter_config(subdomain=subdomain, url=url)
+    _check_starter(plaintext, config_path)
+
+    new_key = None if wanted else agekeys.generate()
+    all_recipients = [new_key.recipient] if new_key else wanted
+    rules_text = SOPS_RULES.format(recipients=",".join(all_recipients))
+    encrypted = _encrypt(plaintext, config_path, rules_text, sops or secrets.locate())
+
+    stored = None
+    if new_key is not None:
+        stored = agekeys.append_identity(key_file or agekeys.default_key_file(), new_key)
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomic(rules_path, rules_text.encode())
+    _write_atomic(config_path, encrypted)
+    return InitResult(
+        config=config_path,
+        sops_rules=rules_path,
+        recipients=all_recipients,
+        new_key=stored,
+        placeholder_subdomain=subdomain is None and url is None,
+    )
+
+
+def starter_config(*, subdomain: str | None = None, url: str | None = None) -> str:
+    """The starter config's plaintext (it holds no key)."""
+    zendesk = f"url: {url}" if url else f"subdomain: {subdomain or PLACEHOLDER_SUBDOMAIN}"
+    return STARTER_CONFIG.format(zendesk=zendesk)
+
+
+def _check_starter(text: str, path: Path) -> None:
+    """The starter's only problem must be its missing token; anything else came from a flag."""
+    from runner.config import parse_config
+
+    try:
+        parse_config(text, str(path))
+    except ConfigError as error:
+        others = [p for p in error.problems if p.severity == "error" and p.path != "tokens"]
+        if others:
+            raise ConfigError(others) from None
+
+
+def _encrypt(plaintext: str, path: Path, rules_text: str, sops: secrets.Sops) -> bytes:
+    # The rules go to sops as a file in a private temp dir: the real .sops.yaml is written only
+    # once everything has worked.
+    with tempfile.TemporaryDirectory(prefix="zdops-init-") as scratch:
+        rules = Path(scratch) / SOPS_RULES_NAME
+        rules.write_text(rules_text, encoding="utf-8")
+        return sops.run(
+            ["encrypt", "--filename-override", str(path), "--input-type", "yaml",
+             "--output-type", "yaml", "/dev/stdin"],
+            file=path,
+            input=plaintext.encode(),
+            config=str(rules),
+        )
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".zdops-tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
