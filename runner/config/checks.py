@@ -23,6 +23,7 @@ from runner.config.fields import (
 )
 from runner.config.models import Actions, Condition, Rule, SopsMetadata, Token, Zendesk
 from runner.config.nullifying import clears_selection
+from runner.config.regex_safety import backtracking_risk
 from runner.config.source import Path, Source
 from runner.config.templates import template_faults
 from runner.errors import Problem, QuerySyntaxError
@@ -278,6 +279,16 @@ def _check_condition(source: Source, path: Path, condition: Condition) -> Iterat
                 source.display(value_path),
                 f"not a valid Python regular expression: {error.msg} at position {offset}; "
                 "fix the pattern (escape literal characters such as ( [ . with a backslash)",
+            )
+            return
+        risk = backtracking_risk(value)
+        if risk:
+            yield source.problem(
+                value_path,
+                f"this pattern is refused because {risk}; Python's regex engine has no "
+                "timeout, so one such ticket would stall every run. Rewrite it without "
+                "the nested or repeated quantifier (e.g. (a+)+ -> a+, a*a* -> a*), or use an "
+                "atomic group (?>...) or a possessive quantifier (a++)",
             )
 
 

@@ -7,6 +7,9 @@ ticket is only dict look-ups and comparisons.
 Semantics worth knowing (also in the README):
 - `matches` is a Python regular expression searched anywhere in the text (`re.search`, not a full
   match); anchor it with ^...$ to match the whole value. Use `(?i)` for case-insensitivity.
+  Python's re cannot be timed out, so patterns that can backtrack without end are refused
+  (`runner.config.regex_safety`) and only the first MATCH_TEXT_LIMIT (10,000) characters of a
+  value are searched: `$` anchors at that cut on a longer text.
 - `contains` / `not_contains` are case-insensitive substring tests; `is` / `is_not` compare exactly.
 - A null or missing value never matches is/less_than/greater_than/includes/contains/matches/
   older_than/newer_than against a real value, and always matches the negative operators
@@ -32,6 +35,7 @@ from runner.config.fields import (
     field_spec,
     parse_duration,
 )
+from runner.config.regex_safety import MATCH_TEXT_LIMIT, backtracking_risk
 from runner.engine.resolve import Resolver, TicketField
 from runner.engine.rules import ConditionLike, WhenLike, rule_error
 from runner.engine.values import (
@@ -149,7 +153,12 @@ class _Compiler:
                 pattern = re.compile(value)
             except re.error as error:
                 raise self.fail(f"invalid regular expression {value!r}: {error}") from None
-            return lambda t: pattern.search(_text_of(getter(t))) is not None
+            # Validate refuses these too; a rule that reaches the engine another way must not
+            # be able to hang a run either.
+            risk = backtracking_risk(value)
+            if risk:
+                raise self.fail(f"the regular expression {value!r} is refused because {risk}")
+            return lambda t: pattern.search(_text_of(getter(t))[:MATCH_TEXT_LIMIT]) is not None
         needle = value.casefold()
         if operator == "contains":
             return lambda t: needle in _text_of(getter(t)).casefold()
