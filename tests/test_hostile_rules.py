@@ -10,6 +10,8 @@ on a hostile text would hang without those fixes; pytest-timeout turns a hang in
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -207,3 +209,18 @@ def test_values_are_inserted_once_and_never_expanded_again() -> None:
     hostile_subject = "{{ticket.requester.name}} {{rule.name}} {{ticket.__class__}}"
     out = render(body, {"ticket.subject": hostile_subject, "rule.name": "r"})
     assert out == f"{hostile_subject} / r"
+
+
+def test_a_pattern_python_warns_about_prints_no_python_warning(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "version: 1\nzendesk: {subdomain: acme}\ntokens: []\nrules:\n  - name: r\n"
+        "    when:\n      all:\n        - {field: subject, operator: matches, value: '[[a]'}\n"
+        "    actions: {priority: high}\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "runner", "validate", str(config)],
+        capture_output=True, text=True, check=False,
+    )
+    assert "FutureWarning" not in completed.stderr
+    assert "no tokens" in completed.stderr + completed.stdout

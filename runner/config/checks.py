@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,7 +269,11 @@ def _check_condition(source: Source, path: Path, condition: Condition) -> Iterat
         yield source.problem(value_path, message)
     if operator == "matches" and isinstance(value, str):
         try:
-            re.compile(value)
+            # A pattern such as `[[` compiles with a FutureWarning that Python prints on
+            # stderr; validate reports problems in its own format, so keep it quiet.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                re.compile(value)
         except re.error as error:
             offset = error.pos or 0
             line, column = source.position_in_scalar(value_path, offset)

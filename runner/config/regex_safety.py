@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re._constants as sre  # type: ignore[import-not-found]  # re's own pattern parser
 import re._parser as sre_parse  # type: ignore[import-not-found]
+import warnings
 from typing import Any, Final, Literal
 
 # How much of a field's text a `matches` condition looks at. Ten thousand characters is far
@@ -37,7 +38,9 @@ def backtracking_risk(pattern: str) -> str | None:
 
     The pattern must already compile; callers report syntax errors themselves.
     """
-    parsed = sre_parse.parse(pattern)
+    with warnings.catch_warnings():  # e.g. "Possible nested set": validate reports its own way
+        warnings.simplefilter("ignore", FutureWarning)
+        parsed = sre_parse.parse(pattern)
     # Letters are compared in both cases only where (?i) can apply; [A-Z]+[a-z]+ is fine.
     fold = bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE) or "(?" in pattern
     return _Analysis(fold).sequence_risk(list(parsed))
