@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -20,3 +22,36 @@ def config_path(value: str | None) -> Path:
 
 
 config_argument = click.argument("config", required=False, type=click.Path(dir_okay=True))
+
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def run_options(command: F) -> F:
+    """The options `plan` and `apply` share: where tokens may go, and how much may change."""
+    for option in reversed(
+        [
+            click.option(
+                "--allow-host",
+                "allow_hosts",
+                multiple=True,
+                metavar="HOST",
+                help="Also allow sending tokens to HOST over HTTPS (also ZDOPS_ALLOW_HOSTS).",
+            ),
+            click.option(
+                "--limit-override",
+                type=click.IntRange(min=1),
+                metavar="N",
+                help="Let every rule change up to N tickets, whatever its `limit`.",
+            ),
+            click.option(
+                "--max-changes",
+                type=click.IntRange(min=0),
+                metavar="N",
+                help="Change at most N tickets in the whole run (default 1000, or the "
+                "--limit-override if larger).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command

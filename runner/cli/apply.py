@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli._options import config_argument, config_path
+from runner.cli._options import config_argument, config_path, run_options
 from runner.errors import ApplyError, Interrupted, PlanError, ZdopsError
 
 if TYPE_CHECKING:
@@ -45,13 +45,7 @@ SHOW_FAILURES = 20
               help="Apply a fresh plan without asking (needed when stdin is not a terminal).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), metavar="REPORT.json",
               help="Write every ticket's outcome as JSON to this file.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
-              help="Also allow sending tokens to HOST over HTTPS (also ZDOPS_ALLOW_HOSTS).")
-@click.option("--limit-override", type=click.IntRange(min=1), metavar="N",
-              help="Let every rule change up to N tickets, whatever its `limit`.")
-@click.option("--max-changes", type=click.IntRange(min=0), metavar="N",
-              help="Change at most N tickets in the whole run (default 1000, or the "
-              "--limit-override if larger).")
+@run_options
 def apply(
     config: str | None,
     plan_file: str | None,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli._options import config_argument, config_path
+from runner.cli._options import config_argument, config_path, run_options
 from runner.errors import EXIT_CHANGES_PENDING, ZdopsError
 
 if TYPE_CHECKING:
@@ -28,13 +28,7 @@ if TYPE_CHECKING:
               default="text", show_default=True, help="How to print the plan on stdout.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when there are changes to apply, 0 when there are none.")
-@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
-              help="Also allow sending tokens to HOST over HTTPS (also ZDOPS_ALLOW_HOSTS).")
-@click.option("--limit-override", type=click.IntRange(min=1), metavar="N",
-              help="Let every rule change up to N tickets, whatever its `limit`.")
-@click.option("--max-changes", type=click.IntRange(min=0), metavar="N",
-              help="Change at most N tickets in the whole run (default 1000, or the "
-              "--limit-override if larger).")
+@run_options
 def plan(
     config: str | None,
     rules: tuple[str, ...],

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal, get_args
 
 # Zendesk's own orders: search's `status<solved` and `priority>normal` compare in these orders.
 STATUSES: Final = ("new", "open", "pending", "hold", "solved", "closed")
@@ -38,7 +38,8 @@ class Kind(StrEnum):
     CUSTOM = "custom"  # custom_fields.<title or id>
 
 
-OPERATORS: Final = (
+# Every condition operator; the model's `operator` field takes exactly these.
+Operator = Literal[
     "is",
     "is_not",
     "less_than",
@@ -52,7 +53,8 @@ OPERATORS: Final = (
     "not_present",
     "older_than",
     "newer_than",
-)
+]
+OPERATORS: Final[tuple[str, ...]] = get_args(Operator)
 
 # Operators that take no value: a `value` next to them is a mistake worth reporting.
 VALUELESS_OPERATORS: Final = frozenset({"present", "not_present"})

@@ -21,26 +21,11 @@ from pydantic import (
     model_validator,
 )
 
-from runner.config.fields import ACTION_STATUSES, FIELD_PATTERN, PRIORITIES
+from runner.config.fields import ACTION_STATUSES, FIELD_PATTERN, PRIORITIES, Operator
 
 Status = Literal["open", "pending", "hold", "solved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
 TicketType = Literal["question", "incident", "problem", "task"]
-Operator = Literal[
-    "is",
-    "is_not",
-    "less_than",
-    "greater_than",
-    "includes",
-    "not_includes",
-    "contains",
-    "not_contains",
-    "matches",
-    "present",
-    "not_present",
-    "older_than",
-    "newer_than",
-]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
