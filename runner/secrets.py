@@ -93,11 +93,28 @@ def json_default(value: object) -> str:
 
 @dataclass(frozen=True)
 class Sops:
-    """A located sops binary of a supported version, and how to run it."""
+    """A located sops binary, and how to run it.
+
+    Its version is asked only when sops fails or answers nonsense: a sops older than 3.9 fails
+    on our arguments (it has no `decrypt` subcommand), so checking up front would cost every run
+    a second process for a case that announces itself anyway.
+    """
 
     binary: str
-    version: tuple[int, int, int]
     timeout: float = DEFAULT_TIMEOUT
+
+    @property
+    def version(self) -> tuple[int, int, int]:
+        return binary_version(self.binary, self.timeout)
+
+    def require_supported(self) -> None:
+        """Raise SecretsError unless this binary is sops 3.9 or newer."""
+        if self.version < MIN_VERSION:
+            shown = ".".join(map(str, self.version))
+            raise SecretsError(
+                f"sops {shown} at {self.binary} is too old: zdops needs sops 3.9 or newer.",
+                hint=INSTALL_HINT,
+            )
 
     def run(
         self,
@@ -117,6 +134,7 @@ class Sops:
         argv = [self.binary, "--config", config or os.devnull, *args]
         completed = _run(argv, input=input, timeout=self.timeout, what=f"sops on {file}")
         if completed.returncode != 0:
+            self.require_supported()
             raise explain_failure(completed.returncode, _text(completed.stderr), file, redact)
         return completed.stdout
 
@@ -210,16 +228,8 @@ def binary_version(binary: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, 
 
 
 def locate(env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> Sops:
-    """Find sops and check that it is 3.9 or newer."""
-    binary = find_binary(env)
-    version = binary_version(binary, timeout)
-    if version < MIN_VERSION:
-        shown = ".".join(map(str, version))
-        raise SecretsError(
-            f"sops {shown} at {binary} is too old: zdops needs sops 3.9 or newer.",
-            hint=INSTALL_HINT,
-        )
-    return Sops(binary=binary, version=version, timeout=timeout)
+    """Find sops; its version is checked when it fails (see `Sops`)."""
+    return Sops(binary=find_binary(env), timeout=timeout)
 
 
 # --- decrypting ---------------------------------------------------------------------------
@@ -241,6 +251,7 @@ def decrypt_document(path: Path, *, sops: Sops | None = None) -> dict[str, Any]:
             hint="Remove the duplicate from the file; run `zdops validate` to find it.",
         ) from None
     except ValueError:
+        sops.require_supported()
         raise SecretsError(
             f"sops did not return a JSON document for {path}.",
             hint="Check that the file is a sops-encrypted YAML config (`sops filestatus`).",
@@ -336,6 +347,12 @@ def explain_failure(
             hint="Restore the file from git history, or remove the token and add it again "
             "with `zdops tokens add`.",
         )
+    if "No keys found in file" in stderr:
+        return SecretsError(
+            f"the `sops:` block of {file} lists no recipients (its `age:` entries were removed), "
+            "so no keys can decrypt it.",
+            hint=f"Restore the `sops:` block from git (e.g. `git checkout -- {file}`).",
+        )
     if "sops metadata not found" in stderr:
         return SecretsError(
             f"{file} is not encrypted with sops (it has no `sops:` block).",
@@ -360,6 +377,16 @@ def explain_failure(
 def _key_failure(stderr: str, file: str) -> SecretsError:
     recipients = sorted(set(_RECIPIENT_RE.findall(stderr)))
     listed = f" (it is encrypted for {', '.join(recipients)})" if recipients else ""
+    # sops wraps its per-recipient reasons over `      | ` continuation lines.
+    flat = re.sub(r"\s*\n\s*\|?\s*", " ", stderr)
+    if "failed to read header" in flat or "invalid armor" in flat:
+        return SecretsError(
+            f"the wrapped data key in the `sops:` block of {file} is damaged{listed}, so no "
+            "age key can open it: the block was edited by hand.",
+            hint=f"Restore the `sops:` block from git (e.g. `git checkout -- {file}` or copy it "
+            "from the last good commit); if no good copy exists, re-add every token with "
+            "`zdops tokens add`.",
+        )
     if "did not match any of the recipients" in stderr or "incorrect identity" in stderr:
         return SecretsError(
             f"none of your age keys can decrypt {file}{listed}.",

@@ -95,7 +95,7 @@ def test_no_key_leaks_from_any_command(
     run("--debug", "tokens", "verify", "nobody", path, expect=1)
 
     children = sops_log.read_text()
-    assert children.count("argv: ") >= 5  # the wrapper did see the sops runs
+    assert children.count("argv: ") >= 4  # one sops run each: add, two verifies, remove
     assert "SOPS_DISABLE_VERSION_CHECK=1" in children
     written = {
         str(p): p.read_bytes()

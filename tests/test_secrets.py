@@ -314,13 +314,37 @@ def test_sops_missing_says_how_to_install(
 def test_sops_too_old(tmp_path: Path, sops_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZDOPS_SOPS", str(fake_sops(tmp_path, 'echo "sops 3.8.1 (latest)"\n')))
     with pytest.raises(SecretsError, match=r"sops 3\.8\.1 .* is too old: .*3\.9 or newer"):
-        locate()
+        decrypt_keys(tmp_path / "config.yaml", ["bot"])
+
+
+def test_sops_too_old_that_fails_says_too_old(
+    tmp_path: Path, sops_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = (
+        'case "$1" in --version) echo "sops 3.7.3";;\n'
+        '*) echo "unknown command" >&2; exit 1;; esac\n'
+    )
+    monkeypatch.setenv("ZDOPS_SOPS", str(fake_sops(tmp_path, body)))
+    with pytest.raises(SecretsError, match=r"sops 3\.7\.3 .* is too old: .*3\.9 or newer"):
+        decrypt_keys(tmp_path / "config.yaml", ["bot"])
 
 
 def test_not_sops_at_all(tmp_path: Path, sops_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZDOPS_SOPS", str(fake_sops(tmp_path, "echo hello\n")))
     with pytest.raises(SecretsError, match="does not look like sops"):
-        locate()
+        decrypt_keys(tmp_path / "config.yaml", ["bot"])
+
+
+def test_one_sops_process_per_decryption(
+    tmp_path: Path, encrypted_config: EncryptedConfig, sops_bin: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = tmp_path / "calls.log"
+    wrapper = fake_sops(tmp_path, f'echo "$1" >> {calls}\nexec {sops_bin} "$@"\n')
+    monkeypatch.setenv("ZDOPS_SOPS", str(wrapper))
+    keys = decrypt_keys(encrypted_config.path, ["bot", "jane"])
+    assert keys["bot"].reveal() == BOT_KEY
+    assert calls.read_text().split() == ["--config"]  # one run: `sops --config … decrypt …`
 
 
 def test_version_check_reads_the_first_line_only(

@@ -77,9 +77,12 @@ TAMPERING: dict[str, tuple[Callable[[str], str], str]] = {
     ),
     "data key of the recipient corrupted": (
         lambda t: re.sub(r"(-----BEGIN AGE ENCRYPTED FILE-----\n\s+)(\S)", r"\1A\2", t),
-        "age key",
+        "is damaged (it is encrypted for age1",  # and so no age key can open it
     ),
-    "recipient list removed": (lambda t: re.sub(r"  age:\n(?:    [^\n]*\n)+", "", t), "keys"),
+    "recipient list removed": (
+        lambda t: re.sub(r"  age:\n(?:    [^\n]*\n)+", "", t),
+        "lists no recipients (its `age:` entries were removed), so no keys",
+    ),
 }
 
 
