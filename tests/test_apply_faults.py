@@ -8,47 +8,29 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from fixtures_sandbox import ServedSandbox
-from test_apply_cli import (
+from fixtures_reconcile import (
     BILLING_RULE,
     REFUND_NOTE_RULE,
+    REPLY_AND_NOTE_RULE,
     Configure,
-    configure,  # noqa: F401  (the fixture)
+    apply_with_report,
     outcomes,
     read_report,
+    routed,
     rules_yaml,
     saved_plan,
     zdops,
 )
-
-REPLY_AND_NOTE_RULE = """
-  - name: answer-refunds
-    when:
-      query: 'tags:refund'
-      all:
-        - {field: tags, operator: not_includes, value: refund-answered}
-    actions:
-      tags: {add: [refund-answered]}
-      comment: {body: "We received your refund request #{{ticket.id}}.", public: true}
-  - name: note-answered
-    when:
-      query: 'tags:refund'
-      all:
-        - {field: tags, operator: not_includes, value: refund-noted}
-    actions:
-      tags: {add: [refund-noted]}
-      comment: {body: "Answered by {{rule.name}}.", public: false}
-"""
+from fixtures_sandbox import ServedSandbox
 
 
 def test_failing_job_items_are_reported_with_zendesks_message(
-    sandbox: ServedSandbox, configure: Configure, tmp_path: Path  # noqa: F811
+    sandbox: ServedSandbox, configure: Configure, tmp_path: Path
 ) -> None:
     config = configure()
     plan_path, plan = saved_plan(config, tmp_path)
     sandbox.sb.set_faults("jobfail:1")
-    report_path = tmp_path / "report.json"
-    result = zdops("apply", str(config.path), str(plan_path), "--report", str(report_path))
+    result, report_path = apply_with_report(config, tmp_path, str(plan_path))
     assert result.exit_code == 1
     count = len(plan["changes"])
     assert f"Applied: 0 tickets changed, {count} failed, 0 skipped (stale)." in result.stdout
@@ -56,12 +38,11 @@ def test_failing_job_items_are_reported_with_zendesks_message(
     report = read_report(report_path)
     assert set(outcomes(report).values()) == {"failed"}
     assert all(t["error"] and t["message"] and t["job_id"] for t in report["tickets"])
-    assert all("billing-routed" not in sandbox.sb.ticket(c["ticket_id"])["tags"]
-               for c in plan["changes"])
+    assert plan["changes"] and routed(sandbox, [c["ticket_id"] for c in plan["changes"]]) == []
 
 
 def test_collisions_from_a_busy_agent_are_rechecked_never_overwritten(
-    sandbox: ServedSandbox, configure: Configure, tmp_path: Path  # noqa: F811
+    sandbox: ServedSandbox, configure: Configure, tmp_path: Path
 ) -> None:
     config = configure(rules_yaml(BILLING_RULE, REFUND_NOTE_RULE))
     plan_path, plan = saved_plan(config, tmp_path)
@@ -69,8 +50,7 @@ def test_collisions_from_a_busy_agent_are_rechecked_never_overwritten(
     sandbox.sb.set_faults("agent:0.8")
     for change in plan["changes"][:10]:
         sandbox.sb.agent_edit(change["ticket_id"])
-    report_path = tmp_path / "report.json"
-    result = zdops("apply", str(config.path), str(plan_path), "--report", str(report_path))
+    result, report_path = apply_with_report(config, tmp_path, str(plan_path))
     sandbox.sb.set_faults(None)
     assert result.exit_code == 0, result.output
     report = read_report(report_path)
@@ -89,7 +69,7 @@ def test_collisions_from_a_busy_agent_are_rechecked_never_overwritten(
 
 
 def test_lost_answers_never_duplicate_a_comment(
-    sandbox: ServedSandbox, configure: Configure, tmp_path: Path  # noqa: F811
+    sandbox: ServedSandbox, configure: Configure, tmp_path: Path
 ) -> None:
     config = configure(rules_yaml(REFUND_NOTE_RULE, REPLY_AND_NOTE_RULE))
     plan_path, plan = saved_plan(config, tmp_path)
@@ -99,8 +79,7 @@ def test_lost_answers_never_duplicate_a_comment(
               for c in plan["changes"]}
     sandbox.sb.reset_stats()
     sandbox.sb.set_faults("lost:0.5")
-    report_path = tmp_path / "report.json"
-    result = zdops("apply", str(config.path), str(plan_path), "--report", str(report_path))
+    result, report_path = apply_with_report(config, tmp_path, str(plan_path))
     stats = sandbox.sb.stats()
     sandbox.sb.set_faults(None)
     assert stats["faults"].get("lost", 0) >= 2, stats["faults"]  # the faults did fire

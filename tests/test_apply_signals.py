@@ -9,14 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from fixtures_reconcile import BILLING_RULE, REPLY_AND_NOTE_RULE, Configure, rules_yaml
 from fixtures_sandbox import ServedSandbox
-from test_apply_cli import (
-    BILLING_RULE,
-    Configure,
-    configure,  # noqa: F401  (the fixture)
-    rules_yaml,
-)
-from test_apply_faults import REPLY_AND_NOTE_RULE
 
 
 def wait_for(condition: object, timeout: float) -> bool:
@@ -29,7 +23,7 @@ def wait_for(condition: object, timeout: float) -> bool:
 
 
 def test_sigterm_mid_apply_finishes_the_job_in_flight_writes_the_report_and_exits_130(
-    sandbox: ServedSandbox, configure: Configure, tmp_path: Path  # noqa: F811
+    sandbox: ServedSandbox, configure: Configure, tmp_path: Path
 ) -> None:
     config = configure(rules_yaml(BILLING_RULE, REPLY_AND_NOTE_RULE))
     sandbox.sb.set_faults("slowjobs:2")

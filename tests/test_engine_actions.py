@@ -5,41 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from engine_builders import NAMES
 
 from runner.config.models import Actions
 from runner.engine.actions import compile_actions
-from runner.engine.resolve import InMemoryNames, Resolver
+from runner.engine.resolve import Resolver
 from runner.engine.templates import render
 from runner.errors import ConfigError, ResolveError
-
-NAMES = InMemoryNames(
-    groups=[{"id": 10, "name": "Support"}, {"id": 11, "name": "Billing"}],
-    users=[
-        {"id": 100, "name": "Ann Agent", "email": "ann@acme.test"},
-        {"id": 200, "name": "Carl Customer", "email": "carl@example.test"},
-    ],
-    ticket_fields=[
-        {"id": 501, "type": "text", "title": "Order number"},
-        {
-            "id": 502,
-            "type": "tagger",
-            "title": "Plan",
-            "custom_field_options": [{"name": "Gold plan", "value": "plan_gold"}],
-        },
-        {"id": 503, "type": "checkbox", "title": "VIP"},
-        {"id": 504, "type": "date", "title": "Renewal"},
-        {"id": 505, "type": "integer", "title": "Seats"},
-        {
-            "id": 506,
-            "type": "multiselect",
-            "title": "Products",
-            "custom_field_options": [
-                {"name": "Chat", "value": "p_chat"},
-                {"name": "Voice", "value": "p_voice"},
-            ],
-        },
-    ],
-)
 
 TICKET: dict[str, Any] = {
     "id": 1042,

@@ -2,53 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from engine_builders import NAMES, NOW
 
 from runner.config.models import Condition, When
 from runner.engine.conditions import compile_condition, compile_when
 from runner.engine.resolve import InMemoryNames, Resolver
 from runner.errors import ConfigError, ResolveError
-
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-
-NAMES = InMemoryNames(
-    groups=[{"id": 10, "name": "Support"}, {"id": 11, "name": "Billing"}],
-    users=[
-        {"id": 100, "name": "Ann Agent", "email": "ann@acme.test"},
-        {"id": 200, "name": "Carl Customer", "email": "carl@example.test"},
-    ],
-    organizations=[{"id": 300, "name": "Acme"}],
-    brands=[{"id": 400, "name": "Acme Brand"}],
-    ticket_fields=[
-        {"id": 1, "type": "subject", "title": "Subject"},
-        {"id": 501, "type": "text", "title": "Order number"},
-        {
-            "id": 502,
-            "type": "tagger",
-            "title": "Plan",
-            "custom_field_options": [
-                {"name": "Gold plan", "value": "plan_gold"},
-                {"name": "Silver plan", "value": "plan_silver"},
-            ],
-        },
-        {"id": 503, "type": "checkbox", "title": "VIP"},
-        {"id": 504, "type": "date", "title": "Renewal"},
-        {"id": 505, "type": "integer", "title": "Seats"},
-        {
-            "id": 506,
-            "type": "multiselect",
-            "title": "Products",
-            "custom_field_options": [
-                {"name": "Chat", "value": "p_chat"},
-                {"name": "Voice", "value": "p_voice"},
-            ],
-        },
-        {"id": 507, "type": "decimal", "title": "Amount"},
-    ],
-)
 
 TICKET: dict[str, Any] = {
     "id": 1042,

@@ -5,21 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from engine_builders import make_plan
 
-from runner.engine.plan import (
-    CommentChange,
-    FieldChange,
-    Identity,
-    Override,
-    Plan,
-    RuleSummary,
-    TicketChange,
-)
+from runner.engine.plan import CommentChange, FieldChange, Override, Plan, RuleSummary, TicketChange
 from runner.errors import PlanError
 
-BOT = Identity(
-    token="bot", name="Automation Bot", email="bot@acme.test", role="agent", primary=True
-)
 CHANGE = TicketChange(
     ticket_id=1042,
     subject="Refund — ünïcode",
@@ -39,26 +29,20 @@ CHANGE = TicketChange(
 )
 
 
-def make_plan() -> Plan:
-    return Plan.create(
-        created_at="2024-06-01T12:00:00Z",
-        zendesk_url="https://acme.zendesk.com",
-        identity=BOT,
-        config_digest="sha256:abc",
-        rules=(
-            RuleSummary("route", "bot", 41, 40, 1, 39),
-            RuleSummary("big", "bot", 900, 900, 0, 0, would_change=900, blocked="too many"),
-        ),
-        changes=(CHANGE,),
-    )
+PLAN = make_plan(
+    [
+        RuleSummary("route", "bot", 41, 40, 1, 39),
+        RuleSummary("big", "bot", 900, 900, 0, 0, would_change=900, blocked="too many"),
+    ],
+    [CHANGE],
+)
 
 
 def test_json_round_trip_is_exact() -> None:
-    plan = make_plan()
-    text = plan.to_json()
+    text = PLAN.to_json()
     assert json.loads(text)["format"] == "zdops-plan" and json.loads(text)["version"] == 1
     again = Plan.from_json(text)
-    assert again == plan
+    assert again == PLAN
     assert again.to_json() == text
 
 
@@ -73,7 +57,7 @@ def test_json_round_trip_is_exact() -> None:
     ],
 )
 def test_edited_plans_are_rejected(tamper: object) -> None:
-    data = json.loads(make_plan().to_json())
+    data = json.loads(PLAN.to_json())
     tamper(data)  # type: ignore[operator]
     with pytest.raises(PlanError, match="checksum does not match"):
         Plan.from_json(json.dumps(data), source="plan.json")
@@ -94,11 +78,11 @@ def test_corrupt_plans_are_rejected(text: str, message: str) -> None:
 
 
 def test_wrong_types_are_rejected_even_with_a_recomputed_checksum() -> None:
-    data = json.loads(make_plan().to_json())
+    data = json.loads(PLAN.to_json())
     data["changes"][0]["ticket_id"] = "1042"
     with pytest.raises(PlanError, match=r"changes\[0\].ticket_id should be an integer"):
         Plan.from_dict(data)
-    data = json.loads(make_plan().to_json())
+    data = json.loads(PLAN.to_json())
     data["changes"][0]["surprise"] = 1
     with pytest.raises(PlanError, match="unknown keys"):
         Plan.from_dict(data)

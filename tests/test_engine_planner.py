@@ -4,41 +4,25 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from engine_builders import BOT, CONFIG_DIGEST, NAMES, NOW, ZENDESK_URL
 
 from runner.config.models import Rule
 from runner.engine.plan import Identity, Plan, TicketChange
 from runner.engine.planner import PlanContext, build_plan
-from runner.engine.resolve import InMemoryNames, Resolver
+from runner.engine.resolve import Resolver
 from runner.engine.rules import RuleLike
 from runner.errors import ResolveError
 
-NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-BOT = Identity(
-    token="bot", name="Automation Bot", email="bot@acme.test", role="agent", primary=True
-)
 JANE = Identity(token="jane", name="Jane", email="jane@acme.test", role="admin", primary=False)
 CONTEXT = PlanContext(
-    zendesk_url="https://acme.zendesk.com",
+    zendesk_url=ZENDESK_URL,
     identity=BOT,
-    config_digest="sha256:abc",
+    config_digest=CONFIG_DIGEST,
     now=NOW,
     run_as={"jane": JANE},
-)
-NAMES = InMemoryNames(
-    groups=[{"id": 10, "name": "Support"}, {"id": 11, "name": "Billing"}],
-    users=[{"id": 200, "name": "Carl Customer", "email": "carl@example.test"}],
-    ticket_fields=[
-        {
-            "id": 502,
-            "type": "tagger",
-            "title": "Plan",
-            "custom_field_options": [{"name": "Gold plan", "value": "plan_gold"}],
-        }
-    ],
 )
 
 

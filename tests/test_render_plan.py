@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from engine_builders import make_plan
 
 from runner.engine.plan import (
     CommentChange,
@@ -23,7 +26,7 @@ BOT = Identity(
 JANE = Identity(token="jane", name="Jane Admin", email="jane@acme.com", role="admin", primary=False)
 
 
-def change(ticket_id: int, subject: str, **extra: object) -> TicketChange:
+def change(ticket_id: int, subject: str, **extra: Any) -> TicketChange:
     return TicketChange(
         ticket_id=ticket_id,
         subject=subject,
@@ -31,14 +34,11 @@ def change(ticket_id: int, subject: str, **extra: object) -> TicketChange:
         token="automation-bot",
         rules=("route-vip-refunds",),
         **extra,
-    )  # type: ignore[arg-type]
+    )
 
 
-SMALL = Plan.create(
-    created_at="2024-06-01T12:00:00Z",
-    zendesk_url="https://acme.zendesk.com",
+SMALL = make_plan(
     identity=BOT,
-    config_digest="sha256:abc",
     run_as=(JANE,),
     rules=(
         RuleSummary("route-vip-refunds", "automation-bot", 41, 41, 2, 39),
@@ -135,14 +135,7 @@ def test_text_colour_only_when_asked() -> None:
 
 
 def test_text_of_an_empty_plan() -> None:
-    empty = Plan.create(
-        created_at="t",
-        zendesk_url="https://acme.zendesk.com",
-        identity=BOT,
-        config_digest="d",
-        rules=(RuleSummary("r", "automation-bot", 3, 3, 0, 3),),
-        changes=(),
-    )
+    empty = make_plan([RuleSummary("r", "automation-bot", 3, 3, 0, 3)], identity=BOT)
     assert render_text(empty).endswith("Plan: no changes; 3 already as desired.\n")
 
 
@@ -177,14 +170,7 @@ def test_markdown_stays_under_githubs_limit_for_100000_changes() -> None:
         RuleSummary(f"rule-{n}", "automation-bot", 10**6, 400, 334, 66, blocked=None)
         for n in range(300)
     )
-    big = Plan.create(
-        created_at="t",
-        zendesk_url="https://acme.zendesk.com",
-        identity=BOT,
-        config_digest="d",
-        rules=rules,
-        changes=changes,
-    )
+    big = make_plan(rules, changes, identity=BOT)
     for details in (False, True):
         text = render_markdown(big, details=details)
         assert len(text) <= GITHUB_COMMENT_LIMIT
@@ -200,13 +186,6 @@ def test_json_is_the_versioned_envelope() -> None:
 
 def test_a_rules_note_shows_in_text_and_markdown() -> None:
     note = "has no query, so it reads every open ticket"
-    noted = Plan.create(
-        created_at="t",
-        zendesk_url="https://acme.zendesk.com",
-        identity=BOT,
-        config_digest="d",
-        rules=(RuleSummary("sweep", "automation-bot", 3, 3, 0, 3, note=note),),
-        changes=(),
-    )
+    noted = make_plan([RuleSummary("sweep", "automation-bot", 3, 3, 0, 3, note=note)], identity=BOT)
     assert f"  note: this rule {note}\n" in render_text(noted)
     assert f"| sweep | 3 | 3 | 0 | 3 | {note} |" in render_markdown(noted)
