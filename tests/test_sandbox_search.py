@@ -161,3 +161,46 @@ def test_users_search_and_show_many(sandbox: ServedSandbox) -> None:
         "/api/v2/users/show_many.json", params={"ids": f"{sandbox.bot['id']},{sandbox.admin['id']}"}
     ).json()
     assert {u["email"] for u in many["users"]} == {sandbox.bot["email"], sandbox.admin["email"]}
+
+
+def test_name_matches_reads_a_word_as_ticket_free_text_does() -> None:
+    from runner.query import text_matches, text_pattern
+    from runner.sandbox.search import name_matches
+
+    cases = [
+        ("top", "Toppings Team", True),
+        ("top", "Desktop Support", False),
+        ("TIER", "tier 2", True),
+        ("doe", "jane_doe", True),  # underscore separates words, as in a subject
+        ("jane@ex", "jane@example.com", True),
+        ("jane@ex", "jane.doe@example.com", False),
+        ("-", "Support", False),  # no letters or digits: names no one
+    ]
+    for word, name, expected in cases:
+        assert name_matches(word, "Unrelated", name) is expected, (word, name)
+        if any(c.isalnum() for c in word):
+            pattern = text_pattern(word, prefix=True)
+            assert text_matches(pattern, {"subject": name}) is expected, (word, name)
+
+
+def search_names(client: Any, query: str) -> list[str]:
+    page = client.get("/api/v2/search.json", params={"query": query}).json()
+    return sorted(r["name"] for r in page["results"])
+
+
+def test_type_searches_read_phrases_and_negation_as_ticket_text(sandbox: ServedSandbox) -> None:
+    client = sandbox.client(sandbox.bot["email"])
+    assert search_names(client, 'type:group "Tier 2"') == ["Tier 2"]
+    assert search_names(client, 'type:group "Tier 20"') == []  # a phrase ends on a word
+    assert search_names(client, "type:group -billing") == ["Support", "Tier 2"]
+    assert search_names(client, "type:organization umbrel") == ["Umbrella Health"]
+    assert search_names(client, f"type:user {sandbox.agent['email']}") == [sandbox.agent["name"]]
+
+
+def test_users_search_matches_a_partial_email_across_punctuation(sandbox: ServedSandbox) -> None:
+    client = sandbox.client(sandbox.bot["email"])
+    local, domain = sandbox.agent["email"].split("@")
+    found = client.get("/api/v2/users/search.json", params={"query": f"{local}@{domain[:3]}"})
+    assert [u["id"] for u in found.json()["users"]] == [sandbox.agent["id"]]
+    nobody = client.get("/api/v2/users/search.json", params={"query": "@"}).json()
+    assert nobody["users"] == [] and nobody["count"] == 0

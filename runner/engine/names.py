@@ -7,8 +7,8 @@ Two adapters over `runner.zendesk.Directory` (which fetches each list once and c
 - `QueryNames` is `runner.query.Directory` (name -> every matching id) for compiling a rule's
   search query, so that later rules can re-check their query on tickets an earlier rule changed.
 
-The client has no calls for organizations and brands, so those go through `client.get_json` here
-(documented endpoints: organizations/{id}, organizations/search?name=, brands).
+Groups, brands and ticket fields are listed once; users and organizations are looked up by id,
+email or name and cached (misses too), all by the Directory.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runner.engine.resolve import Kind
-from runner.errors import ResolveError, ZendeskNotFoundError
+from runner.errors import ResolveError
 from runner.zendesk import Directory, ZendeskClient
-from runner.zendesk.paging import iter_cursor, iter_offset
+from runner.zendesk.paging import iter_offset
 
 JSON = dict[str, Any]
 
@@ -30,9 +30,6 @@ class ZendeskNames:
     def __init__(self, client: ZendeskClient, directory: Directory | None = None) -> None:
         self._client = client
         self.directory = directory or Directory(client)
-        self._brands: list[JSON] | None = None
-        self._organizations: dict[int, JSON | None] = {}
-        self._organizations_named: dict[str, list[JSON]] = {}
         self._users_missing: set[int] = set()
 
     # --- NameSource ------------------------------------------------------------------------------
@@ -43,8 +40,8 @@ class ZendeskNames:
         if kind == "user":
             return self.user(record_id)
         if kind == "organization":
-            return self.organization(record_id)
-        return next((b for b in self.brands() if b.get("id") == record_id), None)
+            return self.directory.organization_by_id(record_id)
+        return next((b for b in self.directory.brands() if b.get("id") == record_id), None)
 
     def find_all(self, kind: Kind, name: str) -> list[Mapping[str, Any]]:
         wanted = name.strip().casefold()
@@ -54,9 +51,9 @@ class ZendeskNames:
             user = self._user_by_email(name)
             return [user] if user is not None else []
         elif kind == "organization":
-            records = self.organizations_named(name)
+            records = self.directory.organizations_named(name)
         else:
-            records = self.brands()
+            records = self.directory.brands()
         return [r for r in records if str(r.get("name") or "").casefold() == wanted]
 
     def ticket_fields(self) -> Iterable[Mapping[str, Any]]:
@@ -89,34 +86,6 @@ class ZendeskNames:
         return [u for u in found
                 if wanted in (str(u.get("name") or "").casefold(),
                               str(u.get("email") or "").casefold())]
-
-    def organization(self, organization_id: int) -> JSON | None:
-        if organization_id not in self._organizations:
-            try:
-                body = self._client.get_json(f"/api/v2/organizations/{organization_id}.json")
-            except ZendeskNotFoundError:
-                self._organizations[organization_id] = None
-            else:
-                found = body.get("organization")
-                self._organizations[organization_id] = found if isinstance(found, dict) else None
-        return self._organizations[organization_id]
-
-    def organizations_named(self, name: str) -> list[JSON]:
-        key = name.strip().casefold()
-        if key not in self._organizations_named:
-            body = self._client.get_json("/api/v2/organizations/search.json",
-                                         {"name": name.strip()})
-            found = [o for o in body.get("organizations") or [] if isinstance(o, dict)]
-            self._organizations_named[key] = found
-            for organization in found:
-                self._organizations[int(organization["id"])] = organization
-        return self._organizations_named[key]
-
-    def brands(self) -> list[JSON]:
-        if self._brands is None:
-            self._brands = list(iter_cursor(self._client.get_json, "/api/v2/brands.json",
-                                            "brands"))
-        return self._brands
 
 
 class QueryNames:

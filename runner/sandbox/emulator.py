@@ -109,6 +109,14 @@ class Sandbox:
         return [{"id": g.id, "name": g.name} for g in self.store.groups]
 
     @property
+    def organizations(self) -> list[dict[str, Any]]:
+        return [{"id": o.id, "name": o.name} for o in self.store.organizations]
+
+    @property
+    def brands(self) -> list[dict[str, Any]]:
+        return [{"id": b.id, "name": b.name, "default": b.default} for b in self.store.brands]
+
+    @property
     def ticket_fields(self) -> list[dict[str, Any]]:
         return [
             {"id": f.id, "title": f.title, "type": f.type, "options": [o.value for o in f.options]}

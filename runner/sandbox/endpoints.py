@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from runner.sandbox import account_endpoints as account
+from runner.sandbox import org_endpoints as orgs
 from runner.sandbox import search_endpoints as searching
 from runner.sandbox import ticket_endpoints as tickets
 from runner.sandbox.replies import Reply
@@ -19,6 +20,13 @@ ROUTES: list[tuple[str, str, Callable[[Request], Reply]]] = [
     ("GET", "/api/v2/users/{id}", account.user_show),
     ("GET", "/api/v2/groups", account.groups_list),
     ("GET", "/api/v2/groups/{id}", account.group_show),
+    ("GET", "/api/v2/organizations", orgs.organizations_list),
+    ("GET", "/api/v2/organizations/show_many", orgs.organizations_show_many),
+    ("GET", "/api/v2/organizations/search", orgs.organizations_search),
+    ("GET", "/api/v2/organizations/autocomplete", orgs.organizations_autocomplete),
+    ("GET", "/api/v2/organizations/{id}", orgs.organization_show),
+    ("GET", "/api/v2/brands", orgs.brands_list),
+    ("GET", "/api/v2/brands/{id}", orgs.brand_show),
     ("GET", "/api/v2/ticket_fields", account.ticket_fields_list),
     ("GET", "/api/v2/ticket_fields/{id}", account.ticket_field_show),
     ("GET", "/api/v2/job_statuses/show_many", account.job_statuses_show_many),

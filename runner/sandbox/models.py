@@ -1,4 +1,4 @@
-"""The account's small, rarely changing records: users, organizations, groups and ticket fields.
+"""The account's small, rarely changing records: users, organizations, brands, groups, fields.
 
 Tickets are not here: there can be a million of them, so they live in compact columns
 (`runner.sandbox.columns`) and become dicts only when asked for or written.
@@ -18,7 +18,8 @@ SEED_AUDIT_ID_BASE = 1_600_000_000_000
 AUDIT_ID_BASE = 1_690_000_000_000
 SEED_EVENT_ID_BASE = 1_700_000_000_000
 EVENT_ID_BASE = 1_790_000_000_000
-BRAND_ID = 1_800_000_000_001
+BRAND_ID = 1_800_000_000_001  # the default brand
+BRAND_ID_BASE = 1_810_000_000_000  # the other brands
 TICKET_FORM_ID = 1_800_000_000_002
 CUSTOM_STATUS_ID_BASE = 1_800_000_000_100
 
@@ -55,6 +56,15 @@ class User:
 class Organization:
     id: int
     name: str
+    created: int
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: int
+    name: str
+    subdomain: str
+    default: bool
     created: int
 
 

@@ -8,17 +8,17 @@ parse gets Zendesk's 400 search error shape.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
 
 from runner import query as zquery
 from runner.errors import QuerySyntaxError, ResolveError
-from runner.sandbox.models import BRAND_ID, PRIORITIES, TYPES
+from runner.sandbox.models import PRIORITIES, TYPES
 from runner.sandbox.replies import ApiError
 from runner.sandbox.store import Store
 
-_WORD = re.compile(r"\w+")
 SEARCH_CACHE_SIZE = 16
 SORT_FIELDS = ("updated_at", "created_at", "priority", "status", "ticket_type")
 ORDER_BY = {
@@ -69,7 +69,8 @@ class AccountDirectory:
         return frozenset(o.id for o in self._store.organizations if o.name.casefold() == wanted)
 
     def brand_ids(self, value: str) -> frozenset[int]:
-        return frozenset({BRAND_ID}) if value.casefold() == "sandbox" else frozenset()
+        wanted = value.casefold()
+        return frozenset(b.id for b in self._store.brands if b.name.casefold() == wanted)
 
 
 def parse(text: str | None) -> zquery.Query:
@@ -141,14 +142,37 @@ def _ordered(store: Store, ids: list[int], field: str, descending: bool) -> list
 
 
 def name_matches(word: str, *texts: str) -> bool:
-    """Whether a word of `texts` starts with `word` (case-insensitive), as free text matches."""
-    needle = word.casefold()
-    return any(w.startswith(needle) for text in texts for w in _WORD.findall(text.casefold()))
+    """Whether `word`, read as a free word of a ticket query, occurs in one of `texts`.
+
+    Free words match names as they match a subject (`runner.query.text_pattern`): at the start
+    of a word, case-insensitively, with punctuation separating words ("jane@ex" finds
+    "jane@example.com"). A word with no letters or digits names no one.
+    """
+    pattern = _word_pattern(word)
+    return pattern is not None and any(pattern.search(text) is not None for text in texts)
+
+
+@functools.lru_cache(maxsize=256)
+def _word_pattern(word: str) -> re.Pattern[str] | None:
+    # users/search tests every user against the same few words: build each pattern once
+    try:
+        return zquery.text_pattern(word, prefix=True)
+    except ValueError:
+        return None
 
 
 def named_records(store: Store, parsed: zquery.Query, kind: str) -> list[Any]:
-    """Users, groups or organizations whose name (or email) words start with the free text."""
-    words = [t.value.casefold() for t in parsed.terms if t.keyword == "text"]
+    """Users, groups or organizations whose name (or email) the query's free text selects.
+
+    Each free word or "phrase" matches a name as it matches a ticket's subject (word-start
+    prefix; a phrase whole words in order; case-insensitive) and `-word` excludes; other terms
+    do not apply to these records.
+    """
+    checks = [
+        (zquery.text_pattern(t.value, prefix=not t.quoted), t.negated)
+        for t in parsed.terms
+        if t.keyword == "text"
+    ]
     records: list[Any]
     if kind == "user":
         records = list(store.users)
@@ -158,7 +182,10 @@ def named_records(store: Store, parsed: zquery.Query, kind: str) -> list[Any]:
         records = list(store.organizations)
 
     def hits(record: Any) -> bool:
-        email = getattr(record, "email", "")
-        return all(w == email or name_matches(w, record.name, email) for w in words)
+        texts = (record.name, getattr(record, "email", ""))
+        return all(
+            any(pattern.search(text) is not None for text in texts) != negated
+            for pattern, negated in checks
+        )
 
     return [r for r in records if hits(r)]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from runner.sandbox.columns import Columns
 from runner.sandbox.models import (
+    BRAND_ID,
+    BRAND_ID_BASE,
     FIELD_ID_BASE,
     GROUP_ID_BASE,
     OPTION_ID_BASE,
@@ -20,6 +22,7 @@ from runner.sandbox.models import (
     STATUSES,
     TYPES,
     USER_ID_BASE,
+    Brand,
     FieldOption,
     Group,
     Organization,
@@ -172,7 +175,12 @@ LAST_NAMES = (
     "Tanaka",
     "Brown",
 )
-ORG_NAMES = ("Acme Corp", "Globex", "Initech", "Umbrella Health", "Hooli")
+# Renaming keeps the seeded data: only the number of organizations feeds the random stream.
+ORG_NAMES = ("Acme Enterprise", "Globex", "Initech", "Umbrella Health", "Hooli")
+# (name, subdomain, share of tickets in tenths); the first is the account's default brand.
+# A ticket's brand comes from a hash of its id, not from the random stream, so adding brands
+# leaves every other seeded value as it was.
+BRANDS = (("Sandbox", "sandbox", 6), ("Acme", "acme", 3), ("Globex Shop", "globex-shop", 1))
 GROUPS = (
     ("Support", "First-line support", True),
     ("Billing", "Invoices, refunds and plans", False),
@@ -211,6 +219,7 @@ class Account:
     domain: str
     users: list[User]
     organizations: list[Organization]
+    brands: list[Brand]
     groups: list[Group]
     fields: list[TicketField]
     agents: list[User]  # assignable agents, in the order the `assignee` column codes them
@@ -299,6 +308,21 @@ def build_fields(created: int) -> list[TicketField]:
     return fields
 
 
+def build_brands(created: int) -> list[Brand]:
+    return [
+        Brand(BRAND_ID if i == 0 else BRAND_ID_BASE + i, name, subdomain, i == 0, created)
+        for i, (name, subdomain, _) in enumerate(BRANDS)
+    ]
+
+
+_BRAND_SLOTS = tuple(i for i, (_, _, share) in enumerate(BRANDS) for _ in range(share))
+
+
+def brand_index(hashed: int) -> int:
+    """Which of BRANDS a ticket belongs to, from a well-spread hash of its id."""
+    return _BRAND_SLOTS[hashed % len(_BRAND_SLOTS)]
+
+
 def seed_account(seed: int, tickets: int, now: int, domain: str = "example.com") -> Account:
     rng = random.Random(f"sandbox:{seed}")
     origin = now - 400 * DAY  # users and groups predate every ticket
@@ -349,6 +373,7 @@ def seed_account(seed: int, tickets: int, now: int, domain: str = "example.com")
         domain,
         users,
         organizations,
+        build_brands(origin),
         groups,
         build_fields(origin),
         [admin, *agents],

@@ -6,10 +6,10 @@ import time
 from typing import Any
 
 from runner.sandbox.models import (
-    BRAND_ID,
     CUSTOM_STATUS_ID_BASE,
     STATUSES,
     TICKET_FORM_ID,
+    Brand,
     Group,
     Organization,
     TicketField,
@@ -63,6 +63,7 @@ def new_ticket_data(
     requester_id: int,
     assignee_id: int | None,
     organization_id: int | None,
+    brand_id: int,
     group_id: int | None,
     tags: list[str],
     custom_fields: list[dict[str, Any]],
@@ -103,7 +104,7 @@ def new_ticket_data(
         "fields": [dict(item) for item in custom_fields],
         "followup_ids": [],
         "ticket_form_id": TICKET_FORM_ID,
-        "brand_id": BRAND_ID,
+        "brand_id": brand_id,
         "allow_channelback": False,
         "allow_attachments": True,
         "from_messaging_channel": False,
@@ -222,6 +223,27 @@ def organization_json(org: Organization, base_url: str) -> dict[str, Any]:
         "group_id": None,
         "tags": [],
         "organization_fields": {},
+    }
+
+
+def brand_json(brand: Brand, base_url: str) -> dict[str, Any]:
+    return {
+        "url": f"{base_url}/api/v2/brands/{brand.id}.json",
+        "id": brand.id,
+        "name": brand.name,
+        "brand_url": f"https://{brand.subdomain}.zendesk.com",
+        "subdomain": brand.subdomain,
+        "host_mapping": None,
+        "has_help_center": False,
+        "help_center_state": "disabled",
+        "active": True,
+        "default": brand.default,
+        "is_deleted": False,
+        "logo": None,
+        "ticket_form_ids": [TICKET_FORM_ID],
+        "signature_template": "{{agent.signature}}",
+        "created_at": iso(brand.created),
+        "updated_at": iso(brand.created),
     }
 
 

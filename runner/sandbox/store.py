@@ -22,11 +22,12 @@ from runner.sandbox.models import (
     SEED_EVENT_ID_BASE,
     STATUSES,
     TYPES,
+    Brand,
     Group,
     Organization,
     User,
 )
-from runner.sandbox.seed import CLOSE_AFTER_DAYS, DAY, SUBJECTS, Account
+from runner.sandbox.seed import CLOSE_AFTER_DAYS, DAY, SUBJECTS, Account, brand_index
 from runner.sandbox.shapes import API_VIA, comment_event, iso, new_ticket_data, via
 
 _MASK = (1 << 64) - 1
@@ -54,6 +55,8 @@ class Store:
         self.groups_by_id = {g.id: g for g in account.groups}
         self.organizations = account.organizations
         self.orgs_by_id = {o.id: o for o in account.organizations}
+        self.brands = account.brands
+        self.brands_by_id = {b.id: b for b in account.brands}
         self.fields = account.fields
         self.custom_fields = [f for f in account.fields if f.is_custom]
         self.fields_by_id = {f.id: f for f in self.custom_fields}
@@ -135,6 +138,9 @@ class Store:
 
     def organization(self, org_id: int | None) -> Organization | None:
         return self.orgs_by_id.get(org_id) if org_id is not None else None
+
+    def brand(self, brand_id: int | None) -> Brand | None:
+        return self.brands_by_id.get(brand_id) if brand_id is not None else None
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -272,6 +278,7 @@ class Store:
             requester_id=requester.id,
             assignee_id=assignee.id if assignee else None,
             organization_id=requester.organization_id,
+            brand_id=self.brands[brand_index(_mix(self._derived(ticket_id)))].id,
             group_id=group.id if group else None,
             tags=tags,
             custom_fields=custom,

@@ -13,11 +13,14 @@ Everything zdops says to Zendesk goes through one `ZendeskClient` per token::
         client.update_ticket(42, {"priority": "high"}, updated_stamp=ticket["updated_at"])
         for result in client.update_many([TicketUpdate(42, {...}, stamp), ...]): ...
         client.audits(42); client.groups(); client.ticket_fields()
+        client.organizations(); client.organization(7); client.organizations_named("Acme")
+        client.brands(); client.brand(9)
         client.user_by_email("a@b.c"); client.users_show_many([7, 8])
         client.stats                                   # ClientStats: calls, retries, 429s, slept
 
-`Directory(client)` resolves group names, user emails, ticket field titles and dropdown options
-to ids, fetching each list once per run.
+`Directory(client)` resolves group names, user emails, ticket field titles, dropdown options,
+brands and organizations to ids, fetching each small list once per run (organizations, which
+can number tens of thousands, are looked up by name or id and cached instead).
 
 Behaviour, in one place:
 

@@ -14,6 +14,7 @@ from runner import __version__
 from runner.errors import (
     ZendeskCollisionError,
     ZendeskError,
+    ZendeskForbiddenError,
     ZendeskRateLimitError,
     ZendeskServerError,
     ZendeskTransportError,
@@ -69,6 +70,7 @@ class ZendeskClient:
         self._rng = rng or random.Random()
         self._pacer = pacer or Pacer()
         self._me_id: int | None = None
+        self._organization_search_forbidden = False
         self._http = httpx.Client(
             base_url=self.base_url,
             auth=ZendeskAuth(credentials, self.base_url),
@@ -299,6 +301,52 @@ class ZendeskClient:
         return list(paging.iter_cursor(self.get_json, "/api/v2/ticket_fields.json",
                                        "ticket_fields"))
 
+    def organizations(self) -> list[JSON]:
+        """Every organization, cursor paged; an account may have thousands: prefer the lookups."""
+        return list(paging.iter_cursor(self.get_json, "/api/v2/organizations.json",
+                                       "organizations"))
+
+    def organization(self, organization_id: int) -> JSON:
+        """One organization; ZendeskNotFoundError if Zendesk has none with this id."""
+        found: JSON = self.get_json(f"/api/v2/organizations/{organization_id}.json")[
+            "organization"]
+        return found
+
+    def organizations_show_many(self, ids: Iterable[int]) -> list[JSON]:
+        """Organizations by id, 100 per call; ids Zendesk does not have are simply absent."""
+        return self._show_many("/api/v2/organizations/show_many.json", "organizations", ids)
+
+    def organizations_named(self, name: str) -> list[JSON]:
+        """Organizations whose name is `name`, case-insensitively (Zendesk keeps names unique).
+
+        organizations/search?name= matches exactly in one call, but Zendesk allows it only to
+        admins (and custom roles that manage organizations): a plain agent's token gets 403.
+        Then autocomplete, which agents may use, lists the names starting with `name` and the
+        exact ones are kept; the 403 is remembered so later names skip straight to it.
+        """
+        wanted = name.strip()
+        if not wanted:
+            return []  # both endpoints refuse an empty name with 400; no organization has one
+        if not self._organization_search_forbidden:
+            try:
+                found = paging.iter_offset(self.get_json, "/api/v2/organizations/search.json",
+                                           "organizations", params={"name": wanted})
+                return [o for o in found if _same_name(o, wanted)]
+            except ZendeskForbiddenError:
+                self._organization_search_forbidden = True
+        started = paging.iter_offset(self.get_json, "/api/v2/organizations/autocomplete.json",
+                                     "organizations", params={"name": wanted})
+        return [o for o in started if _same_name(o, wanted)]
+
+    def brands(self) -> list[JSON]:
+        """Every brand (an account has a handful), cursor paged."""
+        return list(paging.iter_cursor(self.get_json, "/api/v2/brands.json", "brands"))
+
+    def brand(self, brand_id: int) -> JSON:
+        """One brand; ZendeskNotFoundError if Zendesk has none with this id."""
+        found: JSON = self.get_json(f"/api/v2/brands/{brand_id}.json")["brand"]
+        return found
+
     def user_by_email(self, email: str) -> JSON | None:
         """The user with exactly this email (case-insensitive), or None."""
         wanted = email.strip().lower()
@@ -373,3 +421,7 @@ class ZendeskClient:
     def update_many(self, updates: Sequence[TicketUpdate]) -> Iterator[UpdateResult]:
         """Apply many updates as background jobs; yields each ticket's outcome as it is known."""
         return run_update_many(self, updates)
+
+
+def _same_name(record: JSON, name: str) -> bool:
+    return str(record.get("name") or "").strip().casefold() == name.casefold()

@@ -1,15 +1,17 @@
-"""Names in rules (groups, users, ticket fields, dropdown options) resolved to Zendesk ids.
+"""Names in rules (groups, users, organizations, brands, ticket fields, options) -> Zendesk ids.
 
-A `Directory` fetches each list at most once per run (groups, ticket fields) and remembers
-every user it looked up, so a plan over thousands of tickets costs a handful of calls. An
-unknown name is a ResolveError that names it and lists what exists.
+A `Directory` fetches each short list at most once per run (groups, brands, ticket fields) and
+remembers every user and organization it looked up (and every miss), so a plan over thousands
+of tickets costs a handful of calls. Organizations are looked up by name or id rather than
+listed, because an account may have tens of thousands. An unknown name is a ResolveError that
+names it (and, for the short lists, lists what exists).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import ResolveError
+from runner.errors import ResolveError, ZendeskNotFoundError
 
 if TYPE_CHECKING:
     from runner.zendesk.client import ZendeskClient
@@ -40,6 +42,9 @@ class Directory:
         self._fields: list[JSON] | None = None
         self._users_by_email: dict[str, JSON | None] = {}
         self._users_by_id: dict[int, JSON] = {}
+        self._brands: list[JSON] | None = None
+        self._organizations_by_id: dict[int, JSON | None] = {}
+        self._organizations_named: dict[str, list[JSON]] = {}
 
     def groups(self) -> list[JSON]:
         if self._groups is None:
@@ -66,6 +71,64 @@ class Directory:
 
     def group_id(self, name_or_id: str | int) -> int:
         return int(self.group(name_or_id)["id"])
+
+    def brands(self) -> list[JSON]:
+        if self._brands is None:
+            self._brands = [b for b in self._client.brands() if not b.get("is_deleted")]
+        return self._brands
+
+    def brand(self, name_or_id: str | int) -> JSON:
+        """The brand with this id, or this name (case-insensitive)."""
+        wanted_id = _as_id(name_or_id)
+        wanted = str(name_or_id).strip().casefold()
+        for brand in self.brands():
+            if brand.get("id") == wanted_id or str(brand.get("name", "")).casefold() == wanted:
+                return brand
+        raise ResolveError(
+            f"brand {name_or_id!r} not found in Zendesk (brands: "
+            f"{_known([str(b.get('name')) for b in self.brands()])}).",
+            hint="Use a brand's exact name or numeric id.",
+        )
+
+    def brand_id(self, name_or_id: str | int) -> int:
+        return int(self.brand(name_or_id)["id"])
+
+    def organization_by_id(self, organization_id: int) -> JSON | None:
+        """The organization with this id, or None if Zendesk has none (misses are cached too)."""
+        if organization_id not in self._organizations_by_id:
+            try:
+                found: JSON | None = self._client.organization(organization_id)
+            except ZendeskNotFoundError:
+                found = None
+            self._organizations_by_id[organization_id] = found
+        return self._organizations_by_id[organization_id]
+
+    def organizations_named(self, name: str) -> list[JSON]:
+        """Organizations named `name` (case-insensitive); Zendesk keeps names unique."""
+        key = name.strip().casefold()
+        if key not in self._organizations_named:
+            found = self._client.organizations_named(name)
+            self._organizations_named[key] = found
+            for organization in found:
+                self._organizations_by_id[int(organization["id"])] = organization
+        return self._organizations_named[key]
+
+    def organization(self, name_or_id: str | int) -> JSON:
+        """The organization with this id, or this name (case-insensitive)."""
+        wanted_id = _as_id(name_or_id)
+        named = [] if isinstance(name_or_id, int) else self.organizations_named(name_or_id)
+        if named:
+            return named[0]
+        found = None if wanted_id is None else self.organization_by_id(wanted_id)
+        if found is None:
+            raise ResolveError(
+                f"organization {name_or_id!r} not found in Zendesk.",
+                hint="Use the organization's exact name (as in Admin Center) or numeric id.",
+            )
+        return found
+
+    def organization_id(self, name_or_id: str | int) -> int:
+        return int(self.organization(name_or_id)["id"])
 
     def user_by_email(self, email: str) -> JSON:
         key = email.strip().casefold()
