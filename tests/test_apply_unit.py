@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from fixtures_sandbox import ServedSandbox
 
-from runner.cli.apply import stop_on_signals
 from runner.engine.apply import StopFlag, Verdict, apply_plan
+from runner.engine.interrupts import stop_on_signals
 from runner.engine.plan import CommentChange, FieldChange, Identity, Plan, TicketChange
 from runner.engine.report import ApplyReport, TicketOutcome, write_report
 from runner.secrets import Secret

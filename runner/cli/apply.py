@@ -2,38 +2,26 @@
 
 A fresh plan is shown and confirmed on the terminal (or `--yes`); with stdin not a terminal and
 no `--yes`, apply refuses instead of waiting for an answer nobody will type. A saved plan was
-reviewed already, so it is applied without a question, but only if it still fits: the same
-config (digest), an intact file (checksum), the same Zendesk, the same identities.
-
-Ctrl-C or SIGTERM stops new submissions, lets the jobs already submitted finish for up to
-DRAIN_SECONDS (a second signal abandons them at once), writes the report and exits 130.
+reviewed already, so it is applied without a question, but only if it still fits
+(runner.engine.saved_plan). Interrupts are handled by runner.engine.interrupts: the report is
+written and the exit code is 130.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
 
 from runner.cli._options import config_argument, config_path, run_options
-from runner.errors import ApplyError, Interrupted, PlanError, ZdopsError
+from runner.errors import ApplyError, Interrupted, ZdopsError
 
 if TYPE_CHECKING:
-    from runner.engine.apply import StopFlag
     from runner.engine.plan import Plan
     from runner.engine.report import ApplyReport
-    from runner.engine.run import Run, RunOptions
 
-# CI runners give a cancelled job a few seconds before killing it (GitHub: SIGINT, then SIGTERM
-# 7.5 s later): finish what is in flight within that, and write the report.
-DRAIN_SECONDS = 7.0
 SHOW_FAILURES = 20
 
 
@@ -56,11 +44,13 @@ def apply(
     max_changes: int | None,
 ) -> None:
     """Apply the rules in CONFIG to Zendesk: a fresh plan, or exactly the saved PLAN.json."""
+    from runner.engine.interrupts import apply_interruptibly
     from runner.engine.progress import Progress
     from runner.engine.run import RunOptions, open_run
+    from runner.engine.saved_plan import check_against_run, check_before_decrypting, read_plan
 
     path = config_path(config)
-    saved = _read_plan(Path(plan_file)) if plan_file else None
+    saved = read_plan(Path(plan_file)) if plan_file else None
     if saved is None and not yes and not _stdin_is_terminal():
         raise ZdopsError(
             "zdops apply would ask for confirmation, but stdin is not a terminal; nothing was "
@@ -76,12 +66,12 @@ def apply(
         progress=Progress.for_stream(sys.stderr),
     )
     if saved is not None:
-        _check_before_decrypting(saved, path, options, plan_file or "")
+        check_before_decrypting(saved, path, options, plan_file or "")
     with open_run(path, options) as run:
         for warning in run.loaded.warnings:
             click.echo(str(warning), err=True)
         if saved is not None:
-            _check_against_run(saved, run, plan_file or "")
+            check_against_run(saved, run, plan_file or "")
             plan = saved
         else:
             plan = run.plan()
@@ -96,7 +86,7 @@ def apply(
                 default=False,
             ):
                 raise ZdopsError("Apply cancelled; nothing was changed.")
-        report = _apply(plan, run)
+        report = apply_interruptibly(plan, run)
     if report_path:
         _write(report, Path(report_path))
     _finish(report, report_path)
@@ -107,131 +97,10 @@ def _stdin_is_terminal() -> bool:
     return stream is not None and stream.isatty()
 
 
-def _read_plan(path: Path) -> Plan:
-    from runner.engine.plan import Plan
-
-    try:
-        text = path.read_bytes()
-    except OSError as error:
-        raise PlanError(
-            f"{path}: cannot read the plan: {error.strerror or error}.",
-            hint="Pass the file written by `zdops plan --out`.",
-        ) from None
-    return Plan.from_json(text, source=str(path))
-
-
-def _check_before_decrypting(plan: Plan, path: Path, options: RunOptions, source: str) -> None:
-    """Refuse a plan that does not fit the config before any key is decrypted."""
-    import os
-
-    from runner.config import load_config
-    from runner.trust import check_destination
-
-    loaded = load_config(path)
-    if loaded.digest != plan.config_digest:
-        raise PlanError(
-            f"{source}: the plan was made from a different version of {loaded.filename} "
-            f"(config digest {plan.config_digest}, the file now has {loaded.digest}); "
-            "nothing was changed.",
-            hint="Make a fresh plan from the current config with `zdops plan --out`, review "
-            "it, and apply that.",
-        )
-    env = os.environ if options.env is None else options.env
-    url = check_destination(loaded.config.zendesk, allow_hosts=options.allow_hosts, env=env)
-    _check_url(plan, url, source)
-    budget = options.budget()
-    if len(plan.changes) > budget:
-        raise PlanError(
-            f"{source}: the plan changes {len(plan.changes)} tickets, more than this run's "
-            f"budget of {budget}; nothing was changed.",
-            hint=f"If that is intended, pass --max-changes {len(plan.changes)}.",
-        )
-
-
-def _check_url(plan: Plan, url: str, source: str) -> None:
-    if plan.zendesk_url.rstrip("/") != url.rstrip("/"):
-        raise PlanError(
-            f"{source}: the plan was made for {plan.zendesk_url}, but the config points at "
-            f"{url}; nothing was changed.",
-            hint="Apply a plan only to the Zendesk it was made for: make a fresh one.",
-        )
-
-
-def _check_against_run(plan: Plan, run: Run, source: str) -> None:
-    """The plan's identities must be who the tokens act as today (users/me just said)."""
-    if run.loaded.digest != plan.config_digest:  # the file changed since the first check
-        raise PlanError(
-            f"{source}: {run.loaded.filename} changed while apply was starting; nothing was "
-            "changed.",
-            hint="Make a fresh plan with `zdops plan --out` and apply that.",
-        )
-    _check_url(plan, run.base_url, source)
-    for identity in (plan.identity, *plan.run_as):
-        now = run.identities.get(identity.token)
-        if now is None or now.email.lower() != identity.email.lower():
-            acting = now.email if now else "nobody"
-            raise PlanError(
-                f'{source}: the plan acts as {identity.email} with token "{identity.token}", '
-                f"but that token now acts as {acting}; nothing was changed.",
-                hint="Make a fresh plan with `zdops plan --out` and review it.",
-            )
-
-
 def _show(plan: Plan) -> None:
     from runner.cli.plan import render
 
     click.echo(render(plan, "text"), nl=False)
-
-
-def _apply(plan: Plan, run: Run) -> ApplyReport:
-    from runner.engine.apply import StopFlag, apply_plan, reevaluator
-
-    reevaluate = reevaluator(
-        run.rules,
-        run.resolver,
-        run.context(),
-        query_matches=run.query_matches,
-        source=run.loaded.filename,
-    )
-    stop = StopFlag()
-    with stop_on_signals(stop, DRAIN_SECONDS):
-        return apply_plan(plan, run.clients, reevaluate, stop=stop,
-                          progress=run.options.progress)
-
-
-@contextmanager
-def stop_on_signals(stop: StopFlag, drain: float) -> Iterator[None]:
-    """While applying: the first SIGINT/SIGTERM sets `stop` and arms a `drain`-second alarm;
-    the alarm or a second signal raises KeyboardInterrupt, which the applier turns into
-    "abandon what is in flight"."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread
-        return
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set(name)
-        click.echo(
-            f"\n{name}: no new updates will be sent; waiting up to {drain:g}s for those in "
-            "flight (send it again to stop at once).",
-            err=True,
-        )
-        signal.setitimer(signal.ITIMER_REAL, drain)
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    watched = (signal.SIGINT, signal.SIGTERM)
-    previous = {s: signal.signal(s, on_signal) for s in watched}
-    previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, on_alarm)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _empty_report(plan: Plan) -> ApplyReport:
