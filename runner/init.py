@@ -11,8 +11,6 @@ key goes only to the key file (appended, never truncated).
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from pathlib import Path
 
 from runner import agekeys, secrets
 from runner.errors import ConfigError, ZdopsError
+from runner.files import write_atomic
 
 CONFIG_NAME = "config.yaml"
 SOPS_RULES_NAME = ".sops.yaml"
@@ -128,8 +127,9 @@ def init_project(
     if new_key is not None:
         stored = agekeys.append_identity(key_file or agekeys.default_key_file(), new_key)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(rules_path, rules_text.encode())
-    _write_atomic(config_path, encrypted)
+    hint = "Choose a directory you can write to."
+    write_atomic(rules_path, rules_text, what="the sops rules", hint=hint)
+    write_atomic(config_path, encrypted, what="the config", hint=hint)
     return InitResult(
         config=config_path,
         sops_rules=rules_path,
@@ -170,16 +170,3 @@ def _encrypt(plaintext: str, path: Path, rules_text: str, sops: secrets.Sops) ->
             input=plaintext.encode(),
             config=str(rules),
         )
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".zdops-tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise

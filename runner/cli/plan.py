@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from runner.cli._options import config_argument, config_path, run_options
-from runner.errors import EXIT_CHANGES_PENDING, ZdopsError
+from runner.errors import EXIT_CHANGES_PENDING
 
 if TYPE_CHECKING:
     from runner.engine.plan import Plan
@@ -86,25 +84,13 @@ def use_color() -> bool:
 
 
 def write_plan(path: Path, result: Plan) -> None:
-    """Write the plan JSON next to its destination and rename it into place: never half a file."""
+    """Save the plan JSON for `zdops apply CONFIG PLAN.json`: never half a file."""
+    from runner.files import write_atomic
     from runner.render.plan_json import render_json
 
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as error:
-        raise ZdopsError(
-            f"--out {path}: cannot write in {directory}: {error.strerror or error}.",
-            hint="Choose a path in an existing, writable directory.",
-        ) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(render_json(result))
-        os.replace(temp, path)
-    except OSError as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise ZdopsError(
-            f"--out {path}: cannot save the plan: {error.strerror or error}.",
-            hint="Choose a writable path for the plan file.",
-        ) from None
+    write_atomic(
+        path,
+        render_json(result),
+        what="the plan",
+        hint="Pass --out with a path in an existing, writable directory.",
+    )

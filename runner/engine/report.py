@@ -21,13 +21,11 @@ Envelope (versioned like the plan's; documented in the README):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.errors import ZdopsError
+from runner.files import write_atomic
 
 FORMAT = "zdops-apply-report"
 VERSION = 1
@@ -143,30 +141,10 @@ def _tickets(count: int) -> str:
 
 
 def write_report(report: ApplyReport, path: Path) -> None:
-    """Write the report so that `path` holds either the old file or the whole new one.
-
-    The temporary file sits in the target's directory so the final rename stays on one
-    filesystem (rename is atomic only there).
-    """
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=".tmp", dir=directory
-        )
-    except OSError as error:
-        raise ZdopsError(
-            f"cannot write the apply report {path}: {error.strerror or error}.",
-            hint="Pass --report with a path in a writable directory.",
-        ) from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(report.to_json())
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise ZdopsError(
-            f"cannot write the apply report {path}: {error.strerror or error}.",
-            hint="Pass --report with a path in a writable directory.",
-        ) from None
+    """Write the report so that `path` holds either the old file or the whole new one."""
+    write_atomic(
+        path,
+        report.to_json(),
+        what="the apply report",
+        hint="Pass --report with a path in a writable directory.",
+    )
