@@ -4,19 +4,19 @@ Every step is the real one a user runs (the same core functions the commands cal
 key, `init`, `tokens add` through the real sops, `validate`, `tokens verify`, `plan`, `apply`,
 the audit Zendesk recorded, `tokens set-primary`, and a second plan that has nothing left to do.
 
-The demo's key is the only key it hands sops: SOPS_AGE_KEY_FILE points at the demo's own key
-file for the length of the demo (and is restored after), and the run's trust settings ignore any
+The demo's key is the only key it hands sops: its sops children get SOPS_AGE_KEY_FILE pointing at
+the demo's own key file (this process's environment is left alone), and the run's trust settings
+ignore any
 ZDOPS_SUBDOMAIN or ZDOPS_ALLOW_HOSTS of the caller, since the demo talks only to its loopback
 sandbox. The private key is written only to the demo directory, mode 0600, and never printed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -72,12 +72,11 @@ def run_demo(
     from runner.sandbox import Sandbox, Server
 
     workdir = _prepare(directory)
-    sops = secrets.locate()
+    sops = secrets.locate(env=_sops_env(workdir / KEY_FILE))
     sandbox = Sandbox(tickets=tickets, seed=DEMO_SEED)
     server = Server(sandbox, _free_or(port)).start()
     try:
-        with _only_key(workdir / KEY_FILE):
-            return _loop(out, workdir, sandbox, server.url, sops, tickets)
+        return _loop(out, workdir, sandbox, server.url, sops, tickets)
     finally:
         server.stop()
         sandbox.close()
@@ -306,17 +305,8 @@ def _trust_env() -> dict[str, str]:
             if k not in ("ZDOPS_SUBDOMAIN", "ZDOPS_ALLOW_HOSTS")}
 
 
-@contextlib.contextmanager
-def _only_key(key_file: Path) -> Iterator[None]:
-    """Point sops at the demo's key file (sops children inherit os.environ), then restore."""
-    saved = {name: os.environ.get(name) for name in ("SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY")}
-    os.environ["SOPS_AGE_KEY_FILE"] = str(key_file)
-    os.environ.pop("SOPS_AGE_KEY", None)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def _sops_env(key_file: Path) -> dict[str, str]:
+    """The environment of the demo's sops children: its own key file, no other key variable."""
+    env = {k: v for k, v in os.environ.items() if k != "SOPS_AGE_KEY"}
+    env["SOPS_AGE_KEY_FILE"] = str(key_file)
+    return env

@@ -18,7 +18,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,13 @@ class Sops:
 
     binary: str
     timeout: float = DEFAULT_TIMEOUT
+    # The environment sops children start from (its key variables: SOPS_AGE_KEY_FILE, ...);
+    # None means this process's. The demo passes its own so that only its key is offered.
+    env: Mapping[str, str] | None = field(default=None, compare=False)
 
     @property
     def version(self) -> tuple[int, int, int]:
-        return binary_version(self.binary, self.timeout)
+        return binary_version(self.binary, self.timeout, self.env)
 
     def require_supported(self) -> None:
         """Raise SecretsError unless this binary is sops 3.9 or newer."""
@@ -132,22 +135,30 @@ class Sops:
         Strings in `redact` are cut out of any sops message before it is shown.
         """
         argv = [self.binary, "--config", config or os.devnull, *args]
-        completed = _run(argv, input=input, timeout=self.timeout, what=f"sops on {file}")
+        completed = _run(
+            argv, input=input, timeout=self.timeout, what=f"sops on {file}", env=self.env
+        )
         if completed.returncode != 0:
             self.require_supported()
             raise explain_failure(completed.returncode, _text(completed.stderr), file, redact)
         return completed.stdout
 
 
-def child_env() -> dict[str, str]:
-    """The environment of a sops child: ours (its key variables), with no network version check."""
-    env = dict(os.environ)
+def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a sops child: `base` (default: ours) for its key variables, with no
+    network version check."""
+    env = dict(os.environ if base is None else base)
     env["SOPS_DISABLE_VERSION_CHECK"] = "1"
     return env
 
 
 def _run(
-    argv: list[str], *, input: bytes | None, timeout: float, what: str
+    argv: list[str],
+    *,
+    input: bytes | None,
+    timeout: float,
+    what: str,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(
@@ -156,7 +167,7 @@ def _run(
             stdin=None if input is not None else subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout,
-            env=child_env(),
+            env=child_env(env),
             check=False,
         )
     except subprocess.TimeoutExpired:
@@ -199,7 +210,9 @@ _VERSION_RE = re.compile(r"^sops (\d+)\.(\d+)\.(\d+)")
 _version_cache: dict[tuple[str, int, int], tuple[int, int, int]] = {}
 
 
-def binary_version(binary: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, int, int]:
+def binary_version(
+    binary: str, timeout: float = DEFAULT_TIMEOUT, env: Mapping[str, str] | None = None
+) -> tuple[int, int, int]:
     """The version a sops binary reports, asked once per process and binary."""
     try:
         stat = os.stat(binary)
@@ -213,6 +226,7 @@ def binary_version(binary: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, 
         input=None,
         timeout=timeout,
         what=f"`{binary} --version`",
+        env=env,
     )
     first_line = _text(completed.stdout).splitlines()[0] if completed.stdout.strip() else ""
     match = _VERSION_RE.match(first_line)
@@ -228,8 +242,9 @@ def binary_version(binary: str, timeout: float = DEFAULT_TIMEOUT) -> tuple[int, 
 
 
 def locate(env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> Sops:
-    """Find sops; its version is checked when it fails (see `Sops`)."""
-    return Sops(binary=find_binary(env), timeout=timeout)
+    """Find sops (in `env`, default ours), whose children will start from `env`; its version
+    is checked when it fails (see `Sops`)."""
+    return Sops(binary=find_binary(env), timeout=timeout, env=env)
 
 
 # --- decrypting ---------------------------------------------------------------------------

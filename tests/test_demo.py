@@ -85,7 +85,7 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_demo_restores_the_callers_sops_variables(
+def test_demo_hands_sops_only_its_own_key_and_leaves_the_callers_variables(
     tmp_path: Path, sops_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from runner.demo import run_demo
@@ -104,7 +104,9 @@ def test_demo_restores_the_callers_sops_variables(
             self.lines.append(text)
 
     monkeypatch.setenv("SOPS_AGE_KEY_FILE", "/callers/own/keys.txt")
+    monkeypatch.setenv("SOPS_AGE_KEY", "not-an-age-key")  # sops would refuse it if handed over
     result = run_demo(Quiet(), directory=tmp_path / "d", tickets=60, port=0)
     assert result.changed == result.applied > 0 and result.replanned == 0
     assert result.audit_author == "Automation Bot <bot@example.com>"
     assert os.environ["SOPS_AGE_KEY_FILE"] == "/callers/own/keys.txt"
+    assert os.environ["SOPS_AGE_KEY"] == "not-an-age-key"
