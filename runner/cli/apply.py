@@ -81,9 +81,8 @@ def apply(
                 if report_path:
                     _write(_empty_report(plan), Path(report_path))
                 return
-            if not yes and not click.confirm(
-                f"\nApply these changes to {len(plan.changes)} tickets at {plan.zendesk_url}?",
-                default=False,
+            if not yes and not _confirm(
+                f"\nApply these changes to {len(plan.changes)} tickets at {plan.zendesk_url}?"
             ):
                 raise ZdopsError("Apply cancelled; nothing was changed.")
         report = apply_interruptibly(plan, run)
@@ -101,6 +100,16 @@ def _show(plan: Plan) -> None:
     from runner.cli.plan import render
 
     click.echo(render(plan, "text"), nl=False)
+
+
+def _confirm(question: str) -> bool:
+    """Ask on stdout, next to the plan, and read one line: anything but y/yes is a no.
+
+    Not click.confirm: on a terminal it prompts through input(), whose readline writes the
+    question to stderr, so `zdops apply 2>log` would show the plan and then wait in silence.
+    """
+    click.echo(f"{question} [y/N]: ", nl=False)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
 def _empty_report(plan: Plan) -> ApplyReport:
