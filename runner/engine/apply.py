@@ -8,10 +8,11 @@ How (design.md "Semantics", issue 5):
   fresh `updated_at`; if they want nothing it is `unchanged` (someone else did it) or
   `skipped-stale` (no longer selected); if they want something else it is `skipped-stale`. A
   ticket that collides again is left alone (`collision`): an agent is working on it right now.
-- Changes that fit one update go through `ZendeskClient.update_many` (identical changes in the
-  bulk form, the rest in the batch form). Tags travel as `additional_tags`/`remove_tags` in the
-  bulk form, where Zendesk documents them, and as the whole list in the batch form, where it
-  does not; the stamp keeps the whole list from clobbering a tag added meanwhile.
+- Changes that fit one update go through `ZendeskClient.update_many`: identical changes in the
+  bulk form where that costs no extra job, the rest in the batch form, one job per 100 tickets.
+  Tags travel as `additional_tags`/`remove_tags` in the bulk form, where Zendesk documents
+  them, and as the whole list in the batch form, where it does not; the stamp keeps the whole
+  list from clobbering a tag added meanwhile.
 - A change that needs two updates (a public reply and an internal note) is applied one update
   at a time; the second is stamped with the `updated_at` the first returned.
 - Nothing is resent blindly: lost answers are the client's to resolve (it re-reads before any
@@ -381,7 +382,7 @@ def _waves(changes: Sequence[TicketChange], max_jobs: int) -> list[list[TicketUp
         TicketUpdate(c.ticket_id, c.update_bodies(safe=False)[0], c.updated_at) for c in changes
     ]
     by_id = {c.ticket_id: c for c in changes}
-    batches = plan_batches(delta)
+    batches = plan_batches(delta, fewest_jobs=True)
     waves: list[list[TicketUpdate]] = []
     per_wave = max(1, max_jobs)
     for start in range(0, len(batches), per_wave):

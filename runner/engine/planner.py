@@ -21,6 +21,7 @@ Semantics (design.md "Semantics"):
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,11 +61,20 @@ class PlanContext:
     run_as: Mapping[str, Identity] = field(default_factory=dict)  # token name -> identity
 
 
+# What a change reports of the ticket as read, whatever the rules touched.
+_KEPT_AS_READ = ("id", "subject", "updated_at", "tags")
+
+
 @dataclass
 class _Tracked:
-    """A ticket some rule changes: as read, as simulated, and who did what to it."""
+    """A ticket some rule changes: as read, as simulated, and who did what to it.
 
-    original: Ticket
+    `original` holds only the keys some rule changed (as read) and those a change reports;
+    every other key is still as read in `simulated`. A full second copy of each changed ticket
+    was most of a large plan's memory (about 15 KB a ticket).
+    """
+
+    original: dict[str, Any]
     simulated: dict[str, Any]
     token: str
     rules: list[str] = field(default_factory=list)
@@ -147,12 +157,14 @@ def _plan_rule(
     query = compiled.rule.when.query or ""
     read = matched = changing = 0
     over_limit = False
-    # ticket id -> (what the rule does, the ticket as read); committed only if the rule stays
-    # within its limit and the budget, so a blocked rule leaves no trace on later rules.
-    pending: dict[int, tuple[Effects, Ticket]] = {}
+    # ticket id -> (what the rule does, what a new change keeps of the ticket as read; None
+    # for a ticket an earlier rule changed); committed only if the rule stays within its limit
+    # and the budget, so a blocked rule leaves no trace on later rules. The page's own ticket
+    # dict is not held: it would double the memory of every pending change.
+    pending: dict[int, tuple[Effects, dict[str, Any] | None]] = {}
     seen_tracked: set[int] = set()
 
-    def consider(ticket: Ticket, as_read: Ticket) -> None:
+    def consider(ticket: Ticket, first_seen: bool) -> None:
         nonlocal matched, changing, over_limit
         if ticket.get("status") == "closed" or not compiled.selects(ticket):
             return
@@ -163,7 +175,8 @@ def _plan_rule(
         changing += 1
         if over_limit:
             return
-        pending[int(ticket["id"])] = (effects, as_read)
+        original = _changed_keys(ticket, effects.ticket, _KEPT_AS_READ) if first_seen else None
+        pending[int(ticket["id"])] = (effects, original)
         if changing > compiled.limit:
             over_limit = True
             pending.clear()  # the rule plans none: keep counting, stop holding changes
@@ -173,15 +186,15 @@ def _plan_rule(
         ticket_id = int(raw["id"])
         state = tracked.get(ticket_id)
         if state is None:
-            consider(raw, raw)
+            consider(raw, True)
             continue
         seen_tracked.add(ticket_id)
         if query_matches is None or query_matches(query, state.simulated):
-            consider(state.simulated, state.original)
+            consider(state.simulated, False)
     if query_matches is not None:
         for ticket_id, state in list(tracked.items()):
             if ticket_id not in seen_tracked and query_matches(query, state.simulated):
-                consider(state.simulated, state.original)
+                consider(state.simulated, False)
 
     unchanged = matched - changing
     note = None if query.strip() else NO_QUERY_NOTE
@@ -218,8 +231,8 @@ def _plan_rule(
             ),
             note=note,
         )
-    for ticket_id, (effects, as_read) in pending.items():
-        _commit(name, compiled.token, ticket_id, effects, as_read, tracked)
+    for ticket_id, (effects, original) in pending.items():
+        _commit(name, compiled.token, ticket_id, effects, original, tracked)
     return RuleSummary(name, compiled.token, read, matched, changing, unchanged, note=note)
 
 
@@ -228,14 +241,23 @@ def _commit(
     token: str,
     ticket_id: int,
     effects: Effects,
-    as_read: Ticket,
+    original: dict[str, Any] | None,
     tracked: dict[int, _Tracked],
 ) -> None:
     state = tracked.get(ticket_id)
     if state is None:
+        if original is None:
+            raise AssertionError(f"ticket #{ticket_id}: a new change needs the ticket as read")
         state = tracked[ticket_id] = _Tracked(
-            original=as_read, simulated=effects.ticket, token=token
+            original=original,
+            simulated=effects.ticket,
+            token=token,
         )
+    else:
+        # a key no earlier rule changed is still as read in the previous simulation
+        first_changes = _changed_keys(state.simulated, effects.ticket, ())
+        for key, value in first_changes.items():
+            state.original.setdefault(key, value)
     state.simulated = effects.ticket
     if rule not in state.rules:
         state.rules.append(rule)
@@ -277,11 +299,18 @@ def _commit(
         state.comments.append(effects.comment)
 
 
+def _changed_keys(before: Ticket, after: Ticket, kept: Sequence[str]) -> dict[str, Any]:
+    """`before`'s value of each key whose value `after` changed (None: absent), and of `kept`."""
+    keys = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+    return {key: before.get(key) for key in (*kept, *keys)}
+
+
 def _ticket_change(ticket_id: int, state: _Tracked, resolver: Resolver) -> TicketChange | None:
     """The merged change of one ticket: only what differs from the ticket as read."""
+    as_read = ChainMap(state.original, state.simulated)
     fields = []
     for name, (rule, _value, label, kind) in state.owners.items():
-        before = read_field(state.original, name)
+        before = read_field(as_read, name)
         after = read_field(state.simulated, name)
         if _same(kind, before, after):
             continue  # a later rule put back what was there: nothing to send

@@ -93,8 +93,15 @@ def _body(update: TicketUpdate) -> JSON:
     return body
 
 
-def plan_batches(updates: Sequence[TicketUpdate]) -> list[_Batch]:
-    """Bulk batches for groups of identical changes, batch-form batches for the rest."""
+def plan_batches(updates: Sequence[TicketUpdate], *, fewest_jobs: bool = False) -> list[_Batch]:
+    """Bulk batches for groups of identical changes, batch-form batches for the rest.
+
+    With `fewest_jobs`, a group of identical changes gets bulk jobs of its own only where that
+    costs no job more than ceil(len(updates) / 100): full chunks of 100 always, a smaller
+    remainder only while the others still fit the fewest batch-form jobs. Safe updates of a
+    large run share a stamp only by chance (tickets edited in the same second), and giving
+    each such pair its own job cost 20% more jobs than needed on a 25,000-ticket apply.
+    """
     seen: set[int] = set()
     groups: dict[str, list[TicketUpdate]] = {}
     for update in updates:
@@ -104,17 +111,43 @@ def plan_batches(updates: Sequence[TicketUpdate]) -> list[_Batch]:
         key = json.dumps([update.changes, update.updated_stamp], sort_keys=True, default=str)
         groups.setdefault(key, []).append(update)
     batches: list[_Batch] = []
-    singles: list[TicketUpdate] = []
+    loose: list[TicketUpdate] = []
+    rests: list[list[TicketUpdate]] = []
     for group in groups.values():
         if len(group) == 1:
-            singles.extend(group)
+            loose.extend(group)
             continue
-        for start in range(0, len(group), BATCH_MAX):
+        whole = len(group) - len(group) % BATCH_MAX if fewest_jobs else len(group)
+        for start in range(0, whole, BATCH_MAX):
             chunk = group[start:start + BATCH_MAX]
             batches.append(_Batch(chunk, bulk=len(chunk) > 1))
-    for start in range(0, len(singles), BATCH_MAX):
-        batches.append(_Batch(singles[start:start + BATCH_MAX], bulk=False))
+        if whole < len(group):
+            rests.append(group[whole:])
+    loose += _bulk_rests(rests, len(loose), batches)
+    order = {u.ticket_id: index for index, u in enumerate(updates)}
+    loose.sort(key=lambda u: order[u.ticket_id])
+    for start in range(0, len(loose), BATCH_MAX):
+        batches.append(_Batch(loose[start:start + BATCH_MAX], bulk=False))
     return batches
+
+
+def _bulk_rests(rests: list[list[TicketUpdate]], singles: int,
+                batches: list[_Batch]) -> list[TicketUpdate]:
+    """Give the largest remainders bulk jobs while the job count stays at its minimum (with
+    `singles` updates bound for batch form already); return the remainders left over."""
+    left = singles + sum(len(rest) for rest in rests)
+    fewest = -(-left // BATCH_MAX)
+    own = 0
+    loose: list[TicketUpdate] = []
+    for rest in sorted(rests, key=len, reverse=True):
+        after = left - len(rest)
+        if len(rest) > 1 and own + 1 + -(-after // BATCH_MAX) <= fewest:
+            batches.append(_Batch(rest, bulk=True))
+            own += 1
+            left = after
+        else:
+            loose.extend(rest)
+    return loose
 
 
 def _resendable(update: TicketUpdate, ticket: Mapping[str, Any] | None) -> bool:
