@@ -11,6 +11,7 @@ from test_zendesk_fakes import FakeTime, Scripted, body_of, make_client, ok, tic
 
 from runner.errors import ZendeskRateLimitError
 from runner.zendesk import TicketUpdate, UpdateResult
+from runner.zendesk.jobs import plan_batches
 
 UM = "/api/v2/tickets/update_many.json"
 STAMP = "2024-01-01T10:00:00Z"
@@ -30,6 +31,7 @@ class FakeJobs:
         self.max_in_flight = 0
         self.item_outcome: dict[int, dict[str, Any]] = {}
         self.fail_job = False
+        self.many_polls: list[list[str]] = []
 
     def running(self) -> int:
         return sum(1 for j in self.jobs.values() if j["polls"] < self.polls_before_done + 1)
@@ -50,19 +52,28 @@ class FakeJobs:
 
     def poll(self, request: httpx.Request) -> httpx.Response:
         job_id = request.url.path.rsplit("/", 1)[1].removesuffix(".json")
+        return ok({"job_status": self.status(job_id)})
+
+    def poll_many(self, request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["ids"].split(",")
+        self.many_polls.append(ids)
+        return ok({"job_statuses": [self.status(i) for i in ids if i in self.jobs]})
+
+    def status(self, job_id: str) -> dict[str, Any]:
         job = self.jobs[job_id]
         job["polls"] += 1
         if job["polls"] <= self.polls_before_done:
-            return ok({"job_status": {"id": job_id, "status": "working", "results": None}})
+            return {"id": job_id, "status": "working", "results": None}
         if self.fail_job:
-            return ok({"job_status": {"id": job_id, "status": "failed", "results": None,
-                                      "message": "Internal error in job"}})
+            return {"id": job_id, "status": "failed", "results": None,
+                    "message": "Internal error in job"}
         results = [self.item_outcome.get(i, {"id": i, "action": "update", "status": "Updated",
                                              "success": True}) for i in job["ids"]]
-        return ok({"job_status": {"id": job_id, "status": "completed", "results": results}})
+        return {"id": job_id, "status": "completed", "results": results}
 
     def script(self) -> Scripted:
         script = Scripted().always("PUT", UM, self.submit)
+        script.always("GET", "/api/v2/job_statuses/show_many.json", self.poll_many)
         for job_id in (f"V3-{n:032x}" for n in range(1, 40)):
             script.always("GET", f"/api/v2/job_statuses/{job_id}.json", self.poll)
         return script
@@ -103,7 +114,9 @@ def test_batches_of_100_and_jobs_in_flight_bounded() -> None:
     assert sizes == [100, 100, 100, 100, 50]
     assert jobs.max_in_flight == 2
     # polls back off: no job was polled more than its three "working" answers plus one
-    assert len(script.requests) == 5 + 5 * 4
+    assert [job["polls"] for job in jobs.jobs.values()] == [4] * 5
+    # and jobs in flight together are asked about in one call: fewer than 5 + 5 * 4 requests
+    assert len(script.requests) == 17
     assert time.sleeps and max(time.sleeps) <= 5.0
 
 
@@ -219,3 +232,71 @@ def test_expired_job_is_resolved_by_reading_tickets() -> None:
 def test_two_updates_for_one_ticket_are_refused() -> None:
     with pytest.raises(ValueError, match="ticket #1 has two updates"):
         _run(Scripted(), [TicketUpdate(1, {"status": "open"}), TicketUpdate(1, {})])
+
+
+def _stamp(n: int) -> str:
+    """A distinct `updated_at` per n: safe updates are identical only when they share one."""
+    return f"2024-01-{1 + n // 86400:02d}T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}Z"
+
+
+def test_fewest_jobs_sends_stamp_sharing_pairs_in_batch_form() -> None:
+    # A 25,000-ticket apply meets a few tickets edited in the same second: each such pair got
+    # its own bulk job (and poll) before; the whole set fits the fewest jobs in batch form.
+    tag = {"additional_tags": ["routed"]}
+    updates = [TicketUpdate(2 * n + k, tag, _stamp(n)) for n in range(58) for k in (1, 2)]
+    updates += [TicketUpdate(1000 + n, tag, _stamp(100 + n)) for n in range(190)]
+    assert len(updates) == 306
+
+    fewest = plan_batches(updates, fewest_jobs=True)
+    assert len(fewest) == 4 == -(-306 // 100)
+    assert [(b.bulk, len(b.updates)) for b in fewest] == [(False, 100)] * 3 + [(False, 6)]
+    # batch form keeps each ticket's own stamp, and the input order
+    assert [u for b in fewest for u in b.updates] == updates
+
+    old = plan_batches(updates)
+    assert len(old) == 60
+    assert sum(b.bulk for b in old) == 58 and all(len(b.updates) == 2 for b in old if b.bulk)
+
+
+def test_fewest_jobs_keeps_full_bulk_chunks_and_folds_the_remainder() -> None:
+    same = {"status": "pending"}
+    identical = [TicketUpdate(n, same, STAMP) for n in range(1, 151)]
+    singles = [TicketUpdate(500 + n, same, _stamp(n)) for n in range(30)]
+    updates = identical[:75] + singles + identical[75:]
+
+    bulk, batch = plan_batches(updates, fewest_jobs=True)
+    assert bulk.bulk and bulk.ids() == list(range(1, 101))
+    params, body = bulk.request_body()
+    assert params == {"ids": ",".join(map(str, range(1, 101)))}
+    assert body == {"ticket": {**same, "safe_update": True, "updated_stamp": STAMP}}
+    # the 50 left over would need a job of their own: they join the 30 singles, in input order
+    assert not batch.bulk and len(batch.updates) == 80
+    assert batch.updates == singles + identical[100:]
+    _, batch_body = batch.request_body()
+    assert batch_body["tickets"][0] == {"id": 500, **same, "safe_update": True,
+                                        "updated_stamp": _stamp(0)}
+
+    # without fewest_jobs the remainder keeps a bulk job of its own: three jobs
+    assert [(b.bulk, len(b.updates)) for b in plan_batches(updates)] == [
+        (True, 100), (True, 50), (False, 30)]
+
+
+def test_fewest_jobs_gives_a_remainder_bulk_when_it_costs_no_job() -> None:
+    # 150 identical and nothing else: two jobs either way, so both are bulk
+    same = {"priority": "high"}
+    updates = [TicketUpdate(n, same, STAMP) for n in range(1, 151)]
+    assert [(b.bulk, len(b.updates)) for b in plan_batches(updates, fewest_jobs=True)] == [
+        (True, 100), (True, 50)]
+
+
+def test_jobs_of_one_wave_are_polled_together() -> None:
+    jobs = FakeJobs(polls_before_done=2)
+    updates = [TicketUpdate(i, {"priority": "high", "custom": i}, STAMP) for i in range(1, 301)]
+    script = jobs.script()
+    results = _run(script, updates)
+    assert all(r.success for r in results) and len(results) == 300
+    assert len(script.calls("PUT", UM)) == 3
+    # Three jobs, each answering "working" twice and then "completed": three polls in all,
+    # each asking about the whole wave, instead of nine single-job polls.
+    assert jobs.many_polls == [[job_id for job_id in sorted(jobs.jobs)]] * 3
+    assert not [r for r in script.requests if "/job_statuses/V3-" in r.url.path]

@@ -15,6 +15,7 @@ from runner.errors import (
     ZendeskCollisionError,
     ZendeskError,
     ZendeskForbiddenError,
+    ZendeskNotFoundError,
     ZendeskRateLimitError,
     ZendeskServerError,
     ZendeskTransportError,
@@ -360,6 +361,22 @@ class ZendeskClient:
     def job_status(self, job_id: str) -> JSON:
         status: JSON = self.get_json(f"/api/v2/job_statuses/{job_id}.json")["job_status"]
         return status
+
+    def job_statuses(self, job_ids: Sequence[str]) -> dict[str, JSON]:
+        """The statuses of up to 100 jobs in one call, by id; an expired job is absent."""
+        if len(job_ids) == 1:
+            try:
+                return {job_ids[0]: self.job_status(job_ids[0])}
+            except ZendeskNotFoundError:
+                return {}
+        found = self.get_json(
+            "/api/v2/job_statuses/show_many.json", {"ids": ",".join(job_ids)}
+        ).get("job_statuses")
+        return {
+            str(status["id"]): status
+            for status in (found if isinstance(found, list) else [])
+            if isinstance(status, dict) and status.get("id")
+        }
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import ZendeskNotFoundError, ZendeskRateLimitError
+from runner.errors import ZendeskRateLimitError
 from runner.zendesk.errors import WriteOutcomeUnknown
 from runner.zendesk.verify import unverifiable_keys
 
@@ -33,6 +33,7 @@ JSON = dict[str, Any]
 BATCH_MAX = 100
 POLL_FIRST = 0.25
 POLL_MAX = 5.0
+POLL_MANY = 100  # job statuses one show_many call may ask about
 _DONE = frozenset({"completed", "failed", "killed"})
 
 
@@ -213,20 +214,25 @@ class _Runner:
         self.client.sleep(wait)
 
     def _poll_next(self) -> Iterator[UpdateResult]:
-        job = min(self.inflight.values(), key=lambda j: j.next_poll)
-        self.client.sleep(job.next_poll - self.client.clock())
-        try:
-            status = self.client.job_status(job.job_id)
-        except ZendeskNotFoundError:
-            del self.inflight[job.job_id]
-            yield from self._expired(job)
-            return
-        if str(status.get("status")) in _DONE:
-            del self.inflight[job.job_id]
-            yield from self._results(job, status)
-            return
-        job.interval = min(POLL_MAX, job.interval * 2)
-        job.next_poll = self.client.clock() + job.interval
+        """Wait for the next job due, then ask about every job due by then in one call."""
+        first = min(self.inflight.values(), key=lambda j: j.next_poll)
+        self.client.sleep(first.next_poll - self.client.clock())
+        # Jobs submitted in one wave fall due together: a little slack keeps them in one poll.
+        horizon = self.client.clock() + POLL_FIRST
+        due = sorted((j for j in self.inflight.values() if j.next_poll <= horizon),
+                     key=lambda j: j.next_poll)[:POLL_MANY]
+        statuses = self.client.job_statuses([job.job_id for job in due])
+        for job in due:
+            status = statuses.get(job.job_id)
+            if status is None:  # Zendesk no longer knows the job: look at the tickets
+                del self.inflight[job.job_id]
+                yield from self._expired(job)
+            elif str(status.get("status")) in _DONE:
+                del self.inflight[job.job_id]
+                yield from self._results(job, status)
+            else:
+                job.interval = min(POLL_MAX, job.interval * 2)
+                job.next_poll = self.client.clock() + job.interval
 
     def _results(self, job: _Job, status: JSON) -> Iterator[UpdateResult]:
         by_id: dict[int, JSON] = {}
