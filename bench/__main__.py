@@ -4,6 +4,7 @@
     python -m bench --quick               # every suite, small and short (the CI smoke test)
     python -m bench --quick query_filter validate_startup
     python -m bench --out bench/results.md
+    python -m bench vs_zenpy              # one suite (vs_zenpy alone: ~13 minutes at full size)
 
 Each suite is one script in this directory, run in its own interpreter (so one suite's memory,
 imports and threads do not colour the next) with the arguments listed in SUITES. The report
@@ -59,10 +60,14 @@ SUITES: dict[str, Suite] = {
         quick=("--seconds", "2", "--tickets", "2000"),
     ),
     "sandbox_seed": Suite("sandbox_seed.py", "sandbox seeding time and memory"),
-}
-# Suites of issue 7 whose scripts do not exist yet; the report lists them as not measured.
-PLANNED = {
-    "apply_vs_zenpy": "zdops apply vs a plain and a careful zenpy script, 1k/10k/100k tickets",
+    "reconcile": Suite(
+        "reconcile.py",
+        "the reconciler: calls vs the minimum, wall under 700/min, plan CPU, apply memory",
+    ),
+    "vs_zenpy": Suite(
+        "vs_zenpy.py",
+        "zdops apply vs a plain and a careful zenpy script, 1k/10k/100k tickets",
+    ),
 }
 
 
@@ -129,8 +134,6 @@ def report(results: list[Result], command: str) -> str:
         lines.append(
             f"| {r.name} | {SUITES[r.name].what} | {r.code} | {r.wall:.1f} | {r.cpu:.1f} |"
         )
-    for name, what in PLANNED.items():
-        lines.append(f"| {name} | {what} | not measured: script not written yet | | |")
     for r in results:
         shown = " ".join(shlex.quote(a) for a in ["python", *r.argv[1:]])
         shown = shown.replace(str(ROOT) + "/", "")
