@@ -86,6 +86,27 @@ def object_type(parsed: zquery.Query, filter_type: str | None = None) -> str:
     return filter_type or parsed.object_type or "ticket"
 
 
+def ticket_matcher(
+    store: Store, parsed: zquery.Query, me: int | None
+) -> Callable[[dict[str, Any]], bool]:
+    """Whether a stored ticket matches `parsed` now; caller holds store.lock.
+
+    Stored tickets carry no solved_at (the store keeps it aside), so a query that reads it gets
+    a view with it added; other queries test the stored dict as it is.
+    """
+    try:
+        matches = zquery.compile(parsed, AccountDirectory(store), now=store.clock.datetime(), me=me)
+    except (ResolveError, QuerySyntaxError) as error:
+        raise search_error(str(error)) from None
+    if "solved_at" not in parsed.fields:
+        return matches
+
+    def with_solved_at(ticket: dict[str, Any]) -> bool:
+        return matches({**ticket, "solved_at": store.solved_at(ticket["id"])})
+
+    return with_solved_at
+
+
 def ticket_ids(
     store: Store,
     parsed: zquery.Query,
@@ -102,18 +123,8 @@ def ticket_ids(
     cached = store.search_cache.get(key)
     if cached is not None:
         return cached
-    try:
-        matches = zquery.compile(parsed, AccountDirectory(store), now=store.clock.datetime(), me=me)
-    except (ResolveError, QuerySyntaxError) as error:
-        raise search_error(str(error)) from None
-    needs_solved = "solved_at" in parsed.fields
-    found: list[int] = []
-    for ticket in store.iter_tickets():
-        view = ticket
-        if needs_solved:
-            view = {**ticket, "solved_at": store.solved_at(ticket["id"])}
-        if matches(view):
-            found.append(ticket["id"])
+    matches = ticket_matcher(store, parsed, me)
+    found = [ticket["id"] for ticket in store.iter_tickets() if matches(ticket)]
     field = sort_by or (ORDER_BY.get(parsed.order_by) if parsed.order_by else None)
     descending = (sort_order or parsed.sort or "desc") != "asc"
     ordered = _ordered(store, found, field or "updated_at", descending)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import bisect
 from typing import Any
 
-from runner.sandbox import search
-from runner.sandbox.paging import decode_cursor, encode_cursor, int_arg, page_size, url
+from runner.sandbox import export, search
+from runner.sandbox.paging import int_arg, page_size, url
 from runner.sandbox.replies import Reply, invalid_attribute, json_reply
 from runner.sandbox.request import Request
 from runner.sandbox.shapes import group_json, organization_json, ticket_json, user_json
@@ -18,17 +17,26 @@ EXPORT_TYPES = ("ticket", "user", "organization", "group")
 def _result(request: Request, kind: str, record: Any) -> dict[str, Any]:
     base = request.base_url
     if kind == "ticket":
-        request.sandbox.store.recently_read.append(record)
         data = request.sandbox.store.ticket_data(record)
         assert data is not None
-        out = ticket_json(data, base)
-    elif kind == "user":
+        return _ticket_result(request, data)
+    if kind == "user":
         out = user_json(record, base)
     elif kind == "group":
         out = group_json(record, base)
     else:
         out = organization_json(record, base)
     out["result_type"] = kind
+    return out
+
+
+def _ticket_result(request: Request, data: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as a search result; caller holds the store's lock."""
+    store = request.sandbox.store
+    ticket_id = data["id"]
+    store.recently_read.append(ticket_id)
+    out = ticket_json(data, request.base_url, fresh=not store.is_written(ticket_id))
+    out["result_type"] = "ticket"
     return out
 
 
@@ -98,28 +106,26 @@ def search_export(request: Request) -> Reply:
         )
     size = page_size(request.query, maximum=1000)
     store = request.sandbox.store
-    after = request.arg("page[after]")
+    after_arg = request.arg("page[after]")
+    now = store.clock()
+    after = export.decode(after_arg, now) if after_arg else None
+    results: list[dict[str, Any]]
     with store.lock:
-        kind, found = _matches(request, filter_type)
-        # Export is ordered by created_at descending, ties by id: a stable walk whatever changes.
+        parsed = search.parse(request.arg("query"))
+        kind = search.object_type(parsed, filter_type)
         if kind == "ticket":
-            keyed = sorted(((-store.created_ts(i), -i), i) for i in found)
+            me = request.caller.user.id if request.caller.user else None
+            matches = search.ticket_matcher(store, parsed, me)
+            tickets, has_more = export.ticket_page(store, matches, after, size)
+            results = [_ticket_result(request, data) for data in tickets]
+            last = (store.created_ts(tickets[-1]["id"]), tickets[-1]["id"]) if tickets else None
         else:
-            keyed = sorted(((-r.created, -r.id), r) for r in found)
-        start = 0
-        if after:
-            mark = decode_cursor(after)
-            if not (
-                isinstance(mark, list) and len(mark) == 2 and all(isinstance(m, int) for m in mark)
-            ):
-                raise invalid_attribute(
-                    f"page[after] {after!r} is not a cursor this endpoint returned"
-                )
-            start = bisect.bisect_right([k for k, _ in keyed], tuple(mark))
-        chunk = keyed[start : start + size]
-        results = [_result(request, kind, r) for _, r in chunk]
-    has_more = start + size < len(keyed)
-    after_cursor = encode_cursor(list(chunk[-1][0])) if chunk else None
+            records, has_more = export.record_page(
+                search.named_records(store, parsed, kind), lambda r: (r.created, r.id), after, size
+            )
+            results = [_result(request, kind, r) for r in records]
+            last = (records[-1].created, records[-1].id) if records else None
+    after_cursor = export.encode(last, now) if last else None
     return json_reply(
         200,
         {

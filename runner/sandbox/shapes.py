@@ -31,9 +31,17 @@ def via(channel: str) -> dict[str, Any]:
     return {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}}
 
 
-def ticket_json(data: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """The API form of a stored ticket: `url` first, and a private copy of mutable values."""
+def ticket_json(data: dict[str, Any], base_url: str, *, fresh: bool = False) -> dict[str, Any]:
+    """The API form of a stored ticket: `url` first, and a private copy of mutable values.
+
+    `fresh`: `data` was built for this answer alone (a seeded ticket read from the columns),
+    so nothing else can change it and the copy is skipped: it costs more than building the
+    ticket did (~28 ms for a page of 1,000).
+    """
     out: dict[str, Any] = {"url": f"{base_url}/api/v2/tickets/{data['id']}.json"}
+    if fresh:
+        out.update(data)
+        return out
     for key, value in data.items():
         if isinstance(value, list):
             value = [dict(item) if isinstance(item, dict) else item for item in value]

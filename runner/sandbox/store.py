@@ -8,6 +8,7 @@ behind the store's lock.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -69,6 +70,7 @@ class Store:
         self.ticket_count = len(self.columns)
         self.version = 0  # bumped by every ticket write; caches of derived answers key on it
         self.search_cache: dict[tuple[Any, ...], list[int]] = {}
+        self._export_order: array[int] | None = None
         # tickets recently handed to clients: the background agent edits these (collisions)
         self.recently_read: deque[int] = deque(maxlen=64)
 
@@ -100,6 +102,29 @@ class Store:
         if written is not None:
             return STATUSES.index(written["status"])
         return self.columns.status[ticket_id - 1]
+
+    def is_written(self, ticket_id: int) -> bool:
+        """Whether the ticket is a stored dict (shared state) rather than built per read."""
+        return ticket_id in self._tickets
+
+    def export_order(self) -> array[int]:
+        """Ticket ids by created_at descending, id descending on ties (search export's order).
+
+        No ticket is created or re-dated here, so the order never changes: it is sorted once,
+        on the first export, into 4 bytes a ticket.
+        """
+        if self._export_order is None:
+            created = self.columns.created
+            # one int per key ((created << 32) | id) sorts far faster than a tuple per key
+            self._export_order = array(
+                "I",
+                sorted(
+                    range(1, self.ticket_count + 1),
+                    key=lambda i: (created[i - 1] << 32) | i,
+                    reverse=True,
+                ),
+            )
+        return self._export_order
 
     def solved_at(self, ticket_id: int) -> str | None:
         """When the ticket was (last) solved; seeded ones at their last update (closed ones

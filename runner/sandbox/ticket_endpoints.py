@@ -40,7 +40,7 @@ def _show(request: Request, ticket_id: int) -> dict[str, Any]:
     if data is None:
         raise not_found()
     store.recently_read.append(ticket_id)
-    return ticket_json(data, request.base_url)
+    return ticket_json(data, request.base_url, fresh=not store.is_written(ticket_id))
 
 
 def ticket_show(request: Request) -> Reply:
