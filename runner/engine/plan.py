@@ -73,6 +73,14 @@ class CommentChange:
 
 
 @dataclass(frozen=True)
+class TagOwner:
+    """The rule a planned tag change belongs to (the last rule that added or removed it)."""
+
+    tag: str
+    rule: str
+
+
+@dataclass(frozen=True)
 class Override:
     """A later rule replaced what an earlier rule planned for the same ticket."""
 
@@ -97,6 +105,7 @@ class TicketChange:
     comments: tuple[CommentChange, ...] = ()
     overrides: tuple[Override, ...] = ()
     notes: tuple[str, ...] = ()
+    tag_rules: tuple[TagOwner, ...] = ()  # which rule each added/removed tag belongs to
 
     def field_change(self, name: str) -> FieldChange | None:
         return next((f for f in self.fields if f.field == name), None)
@@ -108,43 +117,45 @@ class TicketChange:
 
         Zendesk takes one comment per update, so comments of one visibility are joined into one;
         when a ticket gets both a public reply and an internal note the note goes in a second
-        update. `tags_mode="delta"` uses additional_tags/remove_tags (never clobbers a tag someone
+        update, together with the fields and tags of the rules that wrote the note. That keeps
+        each commenting rule's comment in one update with the change that un-selects it: if
+        only the first update lands, the next run still selects the ticket for the note's rules
+        and for nothing else, so no comment is lost or posted twice.
+
+        `tags_mode="delta"` uses additional_tags/remove_tags (never clobbers a tag someone
         added meanwhile); "full" sends the whole resulting `tags` list, for the batch form of
         update_many where delta tags are not documented.
         """
-        body: dict[str, Any] = {}
-        custom: list[dict[str, Any]] = []
-        for change in self.fields:
-            if change.field.startswith(CUSTOM_PREFIX):
-                custom.append(
-                    {"id": int(change.field.removeprefix(CUSTOM_PREFIX)), "value": change.after}
-                )
-            else:
-                body[UPDATE_KEYS[change.field]] = change.after
-        if custom:
-            body["custom_fields"] = custom
-        if self.tags_added or self.tags_removed:
-            if tags_mode == "full":
-                before = list(self.tags_before or ())
-                after = [t for t in before if t not in self.tags_removed]
-                after += [t for t in self.tags_added if t not in after]
-                body["tags"] = after
-            else:
-                if self.tags_added:
-                    body["additional_tags"] = list(self.tags_added)
-                if self.tags_removed:
-                    body["remove_tags"] = list(self.tags_removed)
-        bodies = [body]
-        for public in (True, False):
-            texts = [c.body for c in self.comments if c.public is public]
-            if not texts:
-                continue
-            comment = {"body": "\n\n".join(texts), "public": public}
-            if "comment" in bodies[-1]:
-                bodies.append({"comment": comment})
-            else:
-                bodies[-1]["comment"] = comment
-        if safe and self.updated_at:
+        public = [c for c in self.comments if c.public]
+        internal = [c for c in self.comments if not c.public]
+        second_rules = {c.rule for c in internal} if public and internal else set()
+        owner = {t.tag: t.rule for t in self.tag_rules}
+        tags = list(self.tags_before or ())
+        bodies: list[dict[str, Any]] = []
+        for in_second, comments in ((False, public or internal), (True, internal)):
+            if in_second and not second_rules:
+                break
+            fields = [f for f in self.fields if (f.rule in second_rules) is in_second]
+            added = [t for t in self.tags_added if (owner.get(t) in second_rules) is in_second]
+            removed = [t for t in self.tags_removed if (owner.get(t) in second_rules) is in_second]
+            body = _field_body(fields)
+            if added or removed:
+                if tags_mode == "full":
+                    tags = [t for t in tags if t not in removed]
+                    tags += [t for t in added if t not in tags]
+                    body["tags"] = list(tags)
+                else:
+                    if added:
+                        body["additional_tags"] = added
+                    if removed:
+                        body["remove_tags"] = removed
+            if comments:
+                body["comment"] = {
+                    "body": "\n\n".join(c.body for c in comments),
+                    "public": comments[0].public,
+                }
+            bodies.append(body)
+        if safe and self.updated_at and bodies:
             # Only the first update can be stamped with what was read; the second follows it.
             bodies[0].update({"safe_update": True, "updated_stamp": self.updated_at})
         return [b for b in bodies if b]
@@ -158,6 +169,21 @@ class TicketChange:
                 "it needs two updates (use update_bodies)."
             )
         return bodies[0]
+
+
+def _field_body(fields: Iterable[FieldChange]) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    custom: list[dict[str, Any]] = []
+    for change in fields:
+        if change.field.startswith(CUSTOM_PREFIX):
+            custom.append(
+                {"id": int(change.field.removeprefix(CUSTOM_PREFIX)), "value": change.after}
+            )
+        else:
+            body[UPDATE_KEYS[change.field]] = change.after
+    if custom:
+        body["custom_fields"] = custom
+    return body
 
 
 @dataclass(frozen=True)
