@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -47,6 +48,31 @@ def test_scalar_fields_change_only_when_they_differ() -> None:
     assert changed_fields(effects) == {"status": "pending", "type": "incident"}
     assert effects.ticket["status"] == "pending"
     assert TICKET["status"] == "open"  # the ticket given is never modified
+
+
+def test_applying_copies_only_what_it_writes_and_never_changes_the_given_ticket() -> None:
+    given = copy.deepcopy(TICKET)
+    resolver = Resolver(NAMES)
+    actions = {
+        "tags": {"add": ["routed"]},
+        "custom_fields": {"Seats": 7, "Products": ["Chat"]},
+    }
+    compiled = compile_actions("route", Actions.model_validate(actions), resolver)
+    first = compiled.apply(given, resolver.user_name).ticket
+    second = compiled.apply(copy.deepcopy(TICKET), resolver.user_name).ticket
+    assert given == TICKET  # nothing the ticket holds was changed in place
+    assert first["tags"] == ["vip", "needs-triage", "routed"] and first["tags"] is not given["tags"]
+    assert first["custom_fields"] is not given["custom_fields"]
+    entries = {e["id"]: e for e in first["custom_fields"]}
+    assert entries[505] == {"id": 505, "value": 7}
+    # the entries no action touched are shared, not copied
+    assert entries[501] is given["custom_fields"][0]
+    # each ticket gets its own multiselect list, not the compiled rule's one
+    products = next(e for e in second["custom_fields"] if e["id"] == 506)["value"]
+    assert entries[506]["value"] == products == ["p_chat"]
+    assert entries[506]["value"] is not products
+    # a value no action writes stays the same object
+    assert first["subject"] is given["subject"]
 
 
 def test_group_and_assignee_by_name_email_id_and_null() -> None:

@@ -271,3 +271,15 @@ def test_an_ambiguous_name_is_an_error_not_a_guess() -> None:
     assert resolver.resolve_id("group", "r", "Tier 1") == 1  # exact spelling wins
     with pytest.raises(ResolveError, match="ambiguous"):
         resolver.resolve_id("group", "r", "tIER 1")
+
+
+def test_values_outside_the_order_and_non_text_tags() -> None:
+    # a priority Zendesk may add later ranks neither below nor above any known one
+    odd = {**TICKET, "priority": "critical", "tags": [2024, "vip"]}
+    assert not check("priority", "less_than", "urgent", odd)
+    assert not check("priority", "greater_than", "low", odd)
+    assert check("priority", "is_not", "urgent", odd)
+    # tags compare as text whatever JSON type they came as
+    assert check("tags", "includes", "2024", odd)
+    assert not check("tags", "not_includes", ["2024", "gold"], odd)
+    assert check("tags", "present", None, odd)

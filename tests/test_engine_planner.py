@@ -253,3 +253,57 @@ def test_tickets_are_streamed_and_only_changed_ones_are_kept() -> None:
     result = build_plan([ROUTE], stream, Resolver(NAMES), CONTEXT)
     assert len(kept) == 20_000 and result.rules[0].read == 20_000
     assert [c.ticket_id for c in result.changes] == list(range(1000, 20_001, 1000))
+
+
+def test_before_is_the_ticket_as_read_for_a_field_a_later_rule_changes_first() -> None:
+    # The first rule changes the status, a custom field and the tags; the second changes
+    # other fields of the same ticket (another custom field among them). Every "before" must be
+    # the ticket as read, never the first rule's simulation, and the page's dicts (handed to
+    # both rules as the same objects, as a search page would be) must come out untouched.
+    first = rule(
+        "first",
+        {
+            "status": "pending",
+            "custom_fields": {"Order number": "B-2"},
+            "tags": {"add": ["seen"]},
+        },
+    )
+    second = rule(
+        "second",
+        {
+            "priority": "high",
+            "group": "Billing",
+            "custom_fields": {"Plan": "Gold plan", "Products": ["Voice"]},
+            "tags": {"remove": ["vip"]},
+        },
+    )
+    as_read = [
+        ticket(
+            1,
+            tags=["vip"],
+            custom_fields=[
+                {"id": 501, "value": "A-1"},
+                {"id": 502, "value": "plan_silver"},
+                {"id": 506, "value": ["p_chat"]},
+            ],
+        )
+    ]
+    snapshot = copy.deepcopy(as_read)
+
+    result = build_plan([first, second], lambda _: as_read, Resolver(NAMES), CONTEXT)
+
+    [change] = result.changes
+    assert change.rules == ("first", "second")
+    assert {f.field: (f.before, f.after, f.rule) for f in change.fields} == {
+        "status": ("open", "pending", "first"),
+        "custom_fields.501": ("A-1", "B-2", "first"),
+        "priority": ("normal", "high", "second"),
+        "group": (10, 11, "second"),
+        "custom_fields.502": ("plan_silver", "plan_gold", "second"),
+        "custom_fields.506": (["p_chat"], ["p_voice"], "second"),
+    }
+    assert change.field_change("custom_fields.502").before_label == "Silver plan"  # type: ignore[union-attr]
+    assert change.tags_before == ("vip",)
+    assert (change.tags_added, change.tags_removed) == (("seen",), ("vip",))
+    assert change.overrides == ()
+    assert as_read == snapshot

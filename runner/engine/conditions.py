@@ -139,9 +139,10 @@ class _Compiler:
             return _equality(getter, operator, value)
         rank = {name: i for i, name in enumerate(order)}
         wanted = rank[value]
+        # a value outside the order ranks as `wanted` itself: neither less nor greater
         if operator == "less_than":
-            return lambda t: getter(t) in rank and rank[getter(t)] < wanted
-        return lambda t: getter(t) in rank and rank[getter(t)] > wanted
+            return lambda t: rank.get(getter(t), wanted) < wanted
+        return lambda t: rank.get(getter(t), wanted) > wanted
 
     def _text(self, getter: Getter, operator: str, value: Any) -> Predicate:
         if operator in ("is", "is_not"):
@@ -259,8 +260,8 @@ def _equality(getter: Getter, operator: str, wanted: Any) -> Predicate:
 
 def _includes(getter: Getter, operator: str, wanted: frozenset[str]) -> Predicate:
     if operator == "includes":
-        return lambda t: not wanted.isdisjoint(str(x) for x in getter(t))
-    return lambda t: wanted.isdisjoint(str(x) for x in getter(t))
+        return lambda t: not wanted.isdisjoint(map(str, getter(t)))
+    return lambda t: wanted.isdisjoint(map(str, getter(t)))
 
 
 def _numeric(getter: Getter, operator: str, wanted: float) -> Predicate:
@@ -329,9 +330,12 @@ def compile_when(
         for i, c in enumerate(when.any or ())
     ]
 
+    # a plain loop over `all`: this runs for every ticket each rule reads, and a generator
+    # per call for all() costs more than most conditions do
     def selects(ticket: Ticket) -> bool:
-        if not all(p(ticket) for p in every):
-            return False
+        for predicate in every:
+            if not predicate(ticket):
+                return False
         return not some or any(p(ticket) for p in some)
 
     return selects

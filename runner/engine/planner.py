@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from runner.engine.actions import CompiledActions, Effects, compile_actions, describe, read_field
+from runner.engine.actions import (
+    CompiledActions,
+    Effects,
+    FieldSet,
+    compile_actions,
+    describe,
+    read_field,
+)
 from runner.engine.actions import same_value as _same
 from runner.engine.conditions import Predicate, compile_when
 from runner.engine.plan import (
@@ -37,6 +44,7 @@ from runner.engine.plan import (
     Override,
     Plan,
     RuleSummary,
+    TagOwner,
     TicketChange,
 )
 from runner.engine.resolve import Resolver
@@ -78,7 +86,7 @@ class _Tracked:
     simulated: dict[str, Any]
     token: str
     rules: list[str] = field(default_factory=list)
-    owners: dict[str, tuple[str, Any, str | None, str | None]] = field(default_factory=dict)
+    owners: dict[str, tuple[str, FieldSet]] = field(default_factory=dict)  # field -> (rule, set)
     tag_owners: dict[str, tuple[str, bool]] = field(default_factory=dict)  # tag -> (rule, added)
     comments: list[CommentChange] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
@@ -274,12 +282,12 @@ def _commit(
                 Override(
                     field=change.label or change.field,
                     earlier_rule=earlier[0],
-                    earlier_value=earlier[1],
+                    earlier_value=earlier[1].value,
                     later_rule=rule,
                     later_value=change.value,
                 )
             )
-        state.owners[change.field] = (rule, change.value, change.label, change.kind)
+        state.owners[change.field] = (rule, change)
     for tag, added in [(t, True) for t in effects.tags_added] + [
         (t, False) for t in effects.tags_removed
     ]:
@@ -301,7 +309,12 @@ def _commit(
 
 def _changed_keys(before: Ticket, after: Ticket, kept: Sequence[str]) -> dict[str, Any]:
     """`before`'s value of each key whose value `after` changed (None: absent), and of `kept`."""
-    keys = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+    # most values are shared (actions copy only what they write): `is` settles those cheaply
+    keys = [
+        k
+        for k in before.keys() | after.keys()
+        if (was := before.get(k)) is not (now := after.get(k)) and was != now
+    ]
     return {key: before.get(key) for key in (*kept, *keys)}
 
 
@@ -309,10 +322,10 @@ def _ticket_change(ticket_id: int, state: _Tracked, resolver: Resolver) -> Ticke
     """The merged change of one ticket: only what differs from the ticket as read."""
     as_read = ChainMap(state.original, state.simulated)
     fields = []
-    for name, (rule, _value, label, kind) in state.owners.items():
+    for name, (rule, owner) in state.owners.items():
         before = read_field(as_read, name)
         after = read_field(state.simulated, name)
-        if _same(kind, before, after):
+        if _same(owner.kind, before, after):
             continue  # a later rule put back what was there: nothing to send
         fields.append(
             FieldChange(
@@ -320,9 +333,9 @@ def _ticket_change(ticket_id: int, state: _Tracked, resolver: Resolver) -> Ticke
                 before=before,
                 after=after,
                 rule=rule,
-                label=label,
-                before_label=describe(resolver, name, before),
-                after_label=describe(resolver, name, after),
+                label=owner.label,
+                before_label=describe(resolver, name, before, owner.ticket_field),
+                after_label=describe(resolver, name, after, owner.ticket_field),
             )
         )
     tags_before = [str(t) for t in state.original.get("tags") or []]
@@ -344,6 +357,11 @@ def _ticket_change(ticket_id: int, state: _Tracked, resolver: Resolver) -> Ticke
         comments=tuple(state.comments),
         overrides=tuple(state.overrides),
         notes=tuple(state.notes),
+        tag_rules=tuple(
+            TagOwner(tag, state.tag_owners[tag][0])
+            for tag in (*added, *removed)
+            if tag in state.tag_owners
+        ),
     )
 
 

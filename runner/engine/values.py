@@ -41,9 +41,11 @@ def custom_field_value(ticket: Mapping[str, Any], field_id: int) -> Any:
     return None
 
 
-def ticket_tags(ticket: Mapping[str, Any]) -> list[str]:
+def ticket_tags(ticket: Mapping[str, Any]) -> list[Any]:
+    """The ticket's tag list itself ([] when absent): every condition on tags reads it once per
+    ticket and each ticket read, so it is not copied; compare its items as str()."""
     tags = ticket.get("tags")
-    return [str(t) for t in tags] if isinstance(tags, list) else []
+    return tags if isinstance(tags, list) else []
 
 
 def via_channel(ticket: Mapping[str, Any]) -> Any:
