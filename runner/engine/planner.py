@@ -206,38 +206,24 @@ def _plan_rule(
 
     unchanged = matched - changing
     note = None if query.strip() else NO_QUERY_NOTE
-    if over_limit:
+    def blocked(reason: str) -> RuleSummary:
         return RuleSummary(
-            name,
-            compiled.token,
-            read,
-            matched,
-            0,
-            unchanged,
-            would_change=changing,
-            blocked=(
-                f"would change {changing} tickets, more than its limit of {compiled.limit}, so "
-                f"it plans none. If that is intended, raise `limit` on the rule or pass "
-                f"--limit-override {changing}; otherwise narrow its query or conditions."
-            ),
-            note=note,
+            name, compiled.token, read, matched, 0, unchanged,
+            would_change=changing, blocked=reason, note=note,
+        )
+
+    if over_limit:
+        return blocked(
+            f"would change {changing} tickets, more than its limit of {compiled.limit}, so "
+            f"it plans none. If that is intended, raise `limit` on the rule or pass "
+            f"--limit-override {changing}; otherwise narrow its query or conditions."
         )
     new = sum(1 for ticket_id in pending if ticket_id not in tracked)
     if max_changes is not None and len(tracked) + new > max_changes:
-        return RuleSummary(
-            name,
-            compiled.token,
-            read,
-            matched,
-            0,
-            unchanged,
-            would_change=changing,
-            blocked=(
-                f"would bring the plan to {len(tracked) + new} tickets, over the run's budget "
-                f"of {max_changes} changed tickets, so it plans none. Pass --max-changes "
-                f"{len(tracked) + new} if that is intended."
-            ),
-            note=note,
+        return blocked(
+            f"would bring the plan to {len(tracked) + new} tickets, over the run's budget "
+            f"of {max_changes} changed tickets, so it plans none. Pass --max-changes "
+            f"{len(tracked) + new} if that is intended."
         )
     for ticket_id, (effects, original) in pending.items():
         _commit(name, compiled.token, ticket_id, effects, original, tracked)
