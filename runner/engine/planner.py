@@ -206,6 +206,7 @@ def _plan_rule(
 
     unchanged = matched - changing
     note = None if query.strip() else NO_QUERY_NOTE
+
     def blocked(reason: str) -> RuleSummary:
         return RuleSummary(
             name, compiled.token, read, matched, 0, unchanged,
