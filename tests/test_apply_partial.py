@@ -67,6 +67,9 @@ def test_a_note_refused_after_the_reply_landed_is_added_by_the_next_run_and_noth
     assert refusing.refused, "the rules should give some tickets a reply and a note"
     outcomes = {t.ticket_id: (t.outcome, t.error) for t in first.tickets}
     assert {outcomes[i] for i in refusing.refused} == {("failed", "PartiallyApplied")}
+    messages = {t.message for t in first.tickets if t.ticket_id in refusing.refused}
+    assert all(m and "rejected by the test" in m and "next `zdops plan`" in m
+               for m in messages), messages
     for ticket_id in refusing.refused:
         tags = sandbox.sb.ticket(ticket_id)["tags"]
         # the reply's rule is done (its tag went with the reply); the note's rule is not

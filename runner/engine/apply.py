@@ -314,12 +314,13 @@ class _Applier:
                     change.ticket_id, body, updated_stamp=_text(ticket.get("updated_at"))
                 )
             except (ZendeskCollisionError, *TICKET_ERRORS) as error:
-                # The first part is on the ticket and cannot be taken back; the rule's
-                # selection may now exclude the ticket, so no later run would add the rest.
+                # The first part is on the ticket and cannot be taken back. The second carries
+                # its rules' own changes with the note (TicketChange.update_bodies), so those
+                # rules still select the ticket and the next run plans only what is missing.
                 self._record(self._outcome(
                     change, "failed", "PartiallyApplied",
-                    f"the first update was applied but the second was refused ({error.message}); "
-                    "add the missing comment by hand"))
+                    f"the public reply was applied but the internal note and its rules' changes "
+                    f"were refused ({error.message}); the next `zdops plan` shows what is left"))
                 return
         self._record(self._outcome(change, "applied", None, _applied_note(resend)))
 
