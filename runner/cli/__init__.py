@@ -40,6 +40,22 @@ def report_error(error: ZdopsError) -> None:
     click.echo(f"error: {error}", err=True)
 
 
+class _UsageError(click.UsageError):
+    """A click usage error that exits 1, not click's 2.
+
+    Exit 2 means "changes pending" under `plan --detailed-exitcode`; a CI step that reads the
+    status must never take a mistyped flag for pending work.
+    """
+
+    exit_code = EXIT_ERROR
+
+
+def _as_error_exit(error: click.UsageError) -> click.UsageError:
+    if isinstance(error, _UsageError):
+        return error
+    return _UsageError(error.format_message(), error.ctx)
+
+
 class ZdopsGroup(click.Group):
     """A click group with lazily imported commands and the error handler of the whole CLI."""
 
@@ -55,10 +71,24 @@ class ZdopsGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise _as_error_exit(error) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _as_error_exit(error) from None
         except ZdopsError as error:
             if debug:
                 traceback.print_exc()
