@@ -37,7 +37,10 @@ def test_schema_carries_dialect_help_and_enums() -> None:
     assert "less_than" in defs["Condition"]["properties"]["operator"]["enum"]
     assert defs["Actions"]["properties"]["priority"]["enum"] == ["low", "normal", "high", "urgent"]
     assert defs["Rule"]["properties"]["run_as"]["description"]
-    assert defs["Zendesk"]["oneOf"] == [{"required": ["subdomain"]}, {"required": ["url"]}]
+    assert defs["Zendesk"]["oneOf"] == [
+        {"required": ["subdomain"], "properties": {"subdomain": {"type": "string"}}},
+        {"required": ["url"], "properties": {"url": {"type": "string"}}},
+    ]
 
 
 def test_example_points_editors_at_the_schema() -> None:

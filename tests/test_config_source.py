@@ -52,8 +52,8 @@ def test_duplicate_keys_name_both_lines_and_still_validate_the_rest() -> None:
     text = text.replace("status: closed", "status: shut")
     problems = _problems(text)
     assert problems == [
-        "c.yaml:14:23: defaults.limit: duplicate key 'limit' (first at line 14); YAML keeps only "
-        "one of them, so one edit would be lost: remove one",
+        "c.yaml:14:23: defaults.limit: duplicate key 'limit' (first at line 14, column 12); YAML "
+        "keeps only one of them, so one edit would be lost: remove one",
         "c.yaml:29:15: rules[close-solved-spam].actions.status: 'shut' is not one of open, "
         "pending, hold, solved, closed",
     ]

@@ -748,3 +748,28 @@ def test_very_long_numbers_are_handled_not_crashed_on() -> None:
     assert syntax_error(f"created>{huge}hours").reason.startswith(f"'{huge}hours' is too far")
     assert "numeric field id" in syntax_error(f"custom_field_{huge}:x").reason
     assert matches(f"custom_field_5<{huge}", custom_fields=fields(3, field_id=5))
+
+
+# ------------------------------------------------------------------------------------------
+# Commas: Zendesk tags never hold one, and no enumeration value does
+
+
+@pytest.mark.parametrize(
+    ("query", "column"), [("status:open tags:vip,gold", 21), ('tags:"a,b"', 6)]
+)
+def test_a_comma_in_a_tag_is_an_error_not_a_term_that_matches_nothing(
+    query: str, column: int
+) -> None:
+    error = syntax_error(query)
+    assert error.column == column
+    assert error.reason.startswith("a tag has no commas, so tags:")
+    assert "repeat the keyword for any of them (tags:a tags:b)" in error.reason
+
+
+def test_a_comma_list_of_statuses_suggests_repeating_the_keyword() -> None:
+    error = syntax_error("status:open,pending")
+    assert error.column == 8
+    assert error.reason == (
+        "unknown status 'open,pending': use one of new, open, pending, hold, solved, closed "
+        "(to match any of several, repeat the keyword: status:open status:...)"
+    )

@@ -12,7 +12,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from runner.config.fields import (
@@ -49,7 +49,6 @@ class Parts:
 
     zendesk: Zendesk | None = None
     tokens: list[tuple[int, Token]] = field(default_factory=list)
-    tokens_complete: bool = False  # every token parsed: set-wide checks are meaningful
     rules: list[tuple[int, Rule]] = field(default_factory=list)
     sops: SopsMetadata | None = None
     # From rules that did not parse as a whole: their conditions and actions that did.
@@ -127,16 +126,24 @@ def _check_tokens(source: Source, parts: Parts) -> Iterator[Problem]:
             "and mark it `primary: true`",
         )
         return
-    for index, token in parts.tokens:
-        if token.kind == "api_token":
+    if not isinstance(raw, list):
+        return  # the model says it must be a list
+    # Judged on the tokens as written, so that a token with a bad email still gets its warning
+    # and the primary is still checked: all problems in one run.
+    items = [(index, item) for index, item in enumerate(raw) if _is_map(item)]
+    for index, item in items:
+        if item.get("kind") == "api_token":
             yield source.problem(("tokens", index, "kind"), API_TOKEN_WARNING, severity="warning")
     yield from _check_sops(source, parts)
     yield from _duplicates(source, "tokens", _raw_names(source, "tokens"), "token")
-    if not parts.tokens_complete:
-        return  # which token is primary cannot be judged while one of them is unreadable
-    primaries = [(index, token) for index, token in parts.tokens if token.primary]
-    names = ", ".join(token.name for _, token in parts.tokens)
-    if not primaries:
+    primaries = [(index, item) for index, item in items if item.get("primary") is True]
+    names = ", ".join(str(item.get("name", f"tokens[{index}]")) for index, item in items)
+    # A token that is not a mapping, or whose `primary` is not a boolean, might be the primary:
+    # its own error says so, and "no token is primary" would only add noise.
+    unclear = len(items) < len(raw) or any(
+        not isinstance(item.get("primary", False), bool) for _, item in items
+    )
+    if not primaries and not unclear:
         yield source.problem(
             ("tokens",),
             f"no token is primary (tokens: {names}); add `primary: true` to the one every "
@@ -144,12 +151,16 @@ def _check_tokens(source: Source, parts: Parts) -> Iterator[Problem]:
         )
     elif len(primaries) > 1:
         index = primaries[1][0]
-        several = ", ".join(token.name for _, token in primaries)
+        several = ", ".join(str(item.get("name", f"tokens[{i}]")) for i, item in primaries)
         yield source.problem(
             ("tokens", index, "primary"),
             f"several tokens are primary ({several}); keep `primary: true` on exactly one "
             "(`zdops tokens set-primary NAME` does it)",
         )
+
+
+def _is_map(value: Any) -> TypeGuard[dict[str, Any]]:
+    return isinstance(value, dict)
 
 
 def _check_sops(source: Source, parts: Parts) -> Iterator[Problem]:
@@ -194,7 +205,13 @@ def _check_rule(
         yield from _check_run_as(source, (*path, "run_as"), rule.run_as, tokens)
     when = rule.when
     query = None
-    if when.query is not None:
+    if when.query is not None and not when.query.strip():
+        yield source.problem(
+            (*path, "when", "query"),
+            "the query is empty, so it selects every ticket: write a Zendesk search query "
+            "(e.g. 'status<solved tags:vip'), or remove `query` and select with `all`/`any`",
+        )
+    elif when.query is not None:
         query, problem = _parse_query(source, (*path, "when", "query"), when.query)
         if problem is not None:
             yield problem
@@ -375,6 +392,8 @@ def _check_action_values(source: Source, path: Path, actions: Actions) -> Iterat
     tags = actions.tags
     if tags is not None:
         yield from _check_tags(source, (*path, "tags"), tags.add, tags.remove, tags.set)
+    for key, value in (actions.custom_fields or {}).items():
+        yield from _check_custom_value(source, (*path, "custom_fields", key), key, value)
     if actions.comment is not None:
         body_path = (*path, "comment", "body")
         for fault in template_faults(actions.comment.body):
@@ -382,19 +401,44 @@ def _check_action_values(source: Source, path: Path, actions: Actions) -> Iterat
             yield Problem(source.filename, line, column, source.display(body_path), fault.message)
 
 
+def _check_custom_value(source: Source, path: Path, key: str, value: Any) -> Iterator[Problem]:
+    if not key.strip():
+        yield source.problem(
+            path,
+            "a custom field needs its title or numeric id as the key, e.g. "
+            '"Order number": 42 or "360001234567": 42',
+            at_key=True,
+        )
+    elif isinstance(value, dict):
+        yield source.problem(
+            path,
+            "expected a value (text, a number, true/false, an option's name or tag, a list of "
+            "options for a multiselect, or null to clear it), not a mapping",
+        )
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if not isinstance(item, str) or not item:
+                yield source.problem(
+                    (*path, index),
+                    "a list sets a multiselect field: each item is an option's name or tag "
+                    "value (a non-empty string)",
+                )
+
+
 def _check_tags(
     source: Source, path: Path, add: list[str], remove: list[str], set_: list[str] | None
 ) -> Iterator[Problem]:
-    removed = set(remove)
+    # Zendesk stores tags in lower case (and the engine compares them so): VIP is vip.
+    removed = {tag.lower() for tag in remove}
     for index, tag in enumerate(add):
-        if tag in removed:
+        if tag.lower() in removed:
             yield source.problem(
                 (*path, "add", index),
                 f"tag {tag!r} is both added and removed; keep it in one list",
             )
     if set_ is not None:
         for index, tag in enumerate(set_):
-            if tag in removed:
+            if tag.lower() in removed:
                 yield source.problem(
                     (*path, "set", index),
                     f"tag {tag!r} is both set and removed; `set` replaces every tag, so drop "

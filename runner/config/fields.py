@@ -159,11 +159,23 @@ DURATION_HELP: Final = "a positive whole number and a unit m, h, d or w, e.g. 90
 _DURATION = re.compile(DURATION_PATTERN)
 
 
+# No ticket is older than this; a longer duration is a typo, and `now - duration` must not
+# overflow the calendar (datetime stops at year 1).
+MAX_DURATION: Final = timedelta(days=36_525)
+
+
 def parse_duration(text: str) -> timedelta:
     """`"72h"` -> 3 days. Raises ValueError (saying what is allowed) for anything else."""
     if not _DURATION.match(text):
         raise ValueError(f"{text!r} is not a duration: use {DURATION_HELP}")
-    return int(text[:-1]) * DURATION_UNITS[text[-1]]
+    unit = DURATION_UNITS[text[-1]]
+    # Compared as text first: int() refuses digit strings past a few thousand characters.
+    if len(text) > 12 or int(text[:-1]) > MAX_DURATION // unit:
+        raise ValueError(
+            f"{text!r} is longer than 100 years, which no ticket is: use a shorter duration "
+            "such as 52w"
+        )
+    return int(text[:-1]) * unit
 
 
 # The placeholders a comment body may use; the engine fills exactly these.

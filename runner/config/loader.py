@@ -79,7 +79,6 @@ def parse_config(text: str | bytes, filename: str) -> LoadedConfig:
             parts = Parts(
                 config.zendesk,
                 list(enumerate(config.tokens)),
-                True,
                 list(enumerate(config.rules)),
                 config.sops,
             )
@@ -107,13 +106,9 @@ def _one(filename: str, message: str) -> ConfigError:
 
 def _partial(data: dict[str, Any]) -> Parts:
     """The parts that are valid on their own, so that semantic checks still run on them."""
-    tokens = _items(data.get("tokens"), Token)
-    raw_tokens = data.get("tokens")
-    complete = isinstance(raw_tokens, list) and len(tokens) == len(raw_tokens)
     parts = Parts(
         _one_model(data.get("zendesk"), Zendesk),
-        tokens,
-        complete,
+        _items(data.get("tokens"), Token),
         _items(data.get("rules"), Rule),
         _one_model(data.get("sops"), SopsMetadata),
     )
@@ -131,7 +126,7 @@ def _partial(data: dict[str, Any]) -> Parts:
             raw = when.get(group) if isinstance(when, dict) else None
             for position, condition in _items(raw, Condition):
                 parts.conditions.append((("rules", index, "when", group, position), condition))
-        actions = _one_model(rule.get("actions"), Actions)
+        actions = _salvage(rule.get("actions"), Actions)
         if actions is not None:
             parts.actions.append((("rules", index, "actions"), actions))
     return parts
@@ -142,6 +137,15 @@ def _one_model(value: Any, model: type[M]) -> M | None:
         return model.model_validate(value)
     except ValidationError:
         return None
+
+
+def _salvage(value: Any, model: type[M]) -> M | None:
+    """The model from the keys of `value` that are valid on their own (a bad `tags` must not
+    hide a bad comment template next to it)."""
+    if not isinstance(value, dict):
+        return None
+    good = {k: v for k, v in value.items() if _one_model({k: v}, model) is not None}
+    return _one_model(good, model)
 
 
 def _items(values: Any, model: type[M]) -> list[tuple[int, M]]:

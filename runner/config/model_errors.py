@@ -133,7 +133,10 @@ def _message(path: Path, item: Any) -> str:
         return _pattern_message(path, value)
     if kind in _TYPE_NAMES:
         expected = _expected(path) or _TYPE_NAMES[kind]
-        return f"expected {expected}, got {describe_kind(value)}"
+        message = f"expected {expected}, got {describe_kind(value)}"
+        if value is None and isinstance(last, str):
+            message += _null_hint(path, kind)
+        return message
     if kind == "greater_than_equal":
         return f"must be at least {ctx.get('ge')}, got {_show(value)}"
     if kind == "string_too_short":
@@ -141,6 +144,20 @@ def _message(path: Path, item: Any) -> str:
     if kind == "value_error":
         return str(ctx.get("error", item["msg"]))
     return str(item["msg"])
+
+
+def _null_hint(path: Path, kind: str) -> str:
+    """A key left with nothing after its colon reads as null: say how to write "none"."""
+    last = path[-1]
+    info = _field_info(path)
+    optional = info is not None and not info.is_required()
+    if kind == "list_type":
+        return f"; write `{last}: []` for an empty list" + (
+            ", or remove the key" if optional else ""
+        )
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"; give `{last}` its keys" + (", or remove it" if optional else "")
+    return ""
 
 
 def _pattern_message(path: Path, value: Any) -> str:

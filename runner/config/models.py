@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -39,7 +40,17 @@ TAG_PATTERN = r"^[^\s,]+$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Email = Annotated[str, Field(pattern=EMAIL_PATTERN)]
 Tag = Annotated[str, Field(pattern=TAG_PATTERN)]
-PositiveInt = Annotated[int, Field(ge=1)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON, and so the JSON Schema, has one kind of number: `limit: 5.0` is the integer 5 there.
+    # Strict validation would refuse it; accept exactly what the published schema accepts.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+PositiveInt = Annotated[int, Field(ge=1), BeforeValidator(_whole_number)]
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -54,7 +65,14 @@ class Zendesk(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={"oneOf": [{"required": ["subdomain"]}, {"required": ["url"]}]},
+        # Exactly one of them given as a string: `subdomain: null` next to a url is as good as
+        # leaving it out, in the schema as in the model.
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("subdomain", "url")
+            ]
+        },
     )
 
     subdomain: str | None = Field(
@@ -248,6 +266,7 @@ class SopsMetadata(BaseModel):
 
     mac_only_encrypted: bool = Field(
         False,
+        strict=True,  # sops writes a YAML boolean; a string "true" is a hand edit, as in the schema
         description="true when only encrypted values are covered by the MAC, so that the rest "
         "of the file can be edited in a pull request.",
     )
@@ -267,6 +286,15 @@ class Config(BaseModel):
     defaults: Defaults = Field(default_factory=lambda: Defaults.model_validate({}))
     rules: list[Rule] = Field(default_factory=list, description="Run in file order.")
     sops: SopsMetadata | None = Field(None, description="Written by sops; do not edit by hand.")
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_a_number(cls, value: Any) -> Any:
+        # True == 1 in Python, so Literal[1] alone would take `version: true` (or YAML 1.1's
+        # `yes`, which our loader keeps as text); the schema's `const: 1` does not.
+        if isinstance(value, bool):
+            raise ValueError("the config format version is the number 1, not true or false")
+        return value
 
     @property
     def primary_token(self) -> Token:

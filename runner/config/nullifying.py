@@ -33,6 +33,21 @@ class _After:
     known: set[str] = field(default_factory=set)  # ticket attributes the actions fix
     worlds: list[dict[str, Any]] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)  # custom field title or id -> value
+    # Attributes set by name (an email, a group name): not null, but their id is only known at
+    # plan time, so only `none` and that very name can be judged.
+    named: dict[str, str] = field(default_factory=dict)
+
+    def directory(self) -> StaticDirectory:
+        """Resolves exactly the names the actions use, to the stand-in ids in `worlds`."""
+        assignee, group = self.named.get("assignee_id"), self.named.get("group_id")
+        return StaticDirectory(
+            users={} if assignee is None else {_NAMED_IDS["assignee_id"]: ("", assignee)},
+            groups={} if group is None else {_NAMED_IDS["group_id"]: group},
+        )
+
+
+# Stand-in ids for a name set by an action; negative, so no real id can equal them.
+_NAMED_IDS = {"assignee_id": -1, "group_id": -2}
 
 
 def clears_selection(rule: Rule, query: Query | None) -> bool:
@@ -61,12 +76,18 @@ def _apply(actions: Actions, mentioned: set[str]) -> _After:
         if name in fields_set:
             ticket[name] = getattr(actions, name)
             known.add(name)
-    # A name (email, group name) only resolves to an id at plan time; an id or null is exact.
+    named: dict[str, str] = {}
+    # An id or null is exact; a name (email, group name) stands in until the plan resolves it.
     for name, attribute in (("assignee", "assignee_id"), ("group", "group_id")):
         value = getattr(actions, name)
-        if name in fields_set and (value is None or isinstance(value, int)):
+        if name not in fields_set:
+            continue
+        known.add(attribute)
+        if isinstance(value, str):
+            named[attribute] = value
+            ticket[attribute] = _NAMED_IDS[attribute]
+        else:
             ticket[attribute] = value
-            known.add(attribute)
     entries = []
     for key, value in (actions.custom_fields or {}).items():
         known.add(CUSTOM_FIELD_PREFIX + key)
@@ -78,14 +99,16 @@ def _apply(actions: Actions, mentioned: set[str]) -> _After:
     custom = dict(actions.custom_fields or {})
     tags = actions.tags
     if tags is None or not (tags.add or tags.remove or tags.set is not None):
-        return _After(known, [ticket], custom)
+        return _After(known, [ticket], custom, named)
     known.add("tags")
+    # Zendesk stores tags in lower case, and the engine compares them so: "Done" is "done".
     if tags.set is not None:
-        return _After(known, [{**ticket, "tags": list(tags.set)}], custom)
-    removed = set(tags.remove) - set(tags.add)
-    fewest = list(tags.add)
-    most = sorted(set(tags.add) | (mentioned - removed))
-    return _After(known, [{**ticket, "tags": fewest}, {**ticket, "tags": most}], custom)
+        return _After(known, [{**ticket, "tags": _lower(tags.set)}], custom, named)
+    added = _lower(tags.add)
+    removed = set(_lower(tags.remove)) - set(added)
+    fewest = added
+    most = sorted(set(added) | (mentioned - removed))
+    return _After(known, [{**ticket, "tags": fewest}, {**ticket, "tags": most}], custom, named)
 
 
 def _mentioned_tags(rule: Rule, query: Query | None) -> set[str]:
@@ -96,20 +119,32 @@ def _mentioned_tags(rule: Rule, query: Query | None) -> set[str]:
                 tags.update(term.value.split())
     for condition in [*rule.when.all, *rule.when.any]:
         if condition.field == "tags":
-            tags.update(_as_list(condition.value))
+            tags.update(_lower(_as_list(condition.value)))
     return tags
+
+
+def _lower(tags: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(tag.lower() for tag in tags))
 
 
 def _term_false(term: Term, after: _After) -> bool:
     if term.field not in after.known:
         return False
+    name = after.named.get(term.field)
+    if name is not None and not _judged_by_name(term, name):
+        return False  # another name or an id may well be the same user or group: unknown
     now = datetime.now(UTC)
+    directory = after.directory()
     try:
-        return not any(
-            term_matches(term, world, StaticDirectory(), now=now) for world in after.worlds
-        )
+        return not any(term_matches(term, world, directory, now=now) for world in after.worlds)
     except ZdopsError:
         return False  # e.g. a name the empty directory cannot resolve: unknown
+
+
+def _judged_by_name(term: Term, name: str) -> bool:
+    if term.quoted:
+        return term.value.casefold() == name.casefold()
+    return term.value == "none" or term.value.casefold() == name.casefold()
 
 
 def _condition(condition: Condition, after: _After) -> bool | None:
@@ -123,6 +158,9 @@ def _condition(condition: Condition, after: _After) -> bool | None:
         return None
     if spec.kind == Kind.TAGS:
         return _across(after.worlds, lambda world: _tags(condition, world.get("tags") or []))
+    name = after.named.get(spec.attribute)
+    if name is not None:
+        return _by_name(condition, name)
     value = after.worlds[0].get(spec.attribute)
     return _compare(condition, value, spec.values)
 
@@ -136,7 +174,7 @@ def _across(
 
 def _tags(condition: Condition, tags: list[str]) -> bool | None:
     have = set(tags)
-    wanted = _as_list(condition.value)
+    wanted = _lower(_as_list(condition.value))
     if condition.operator == "includes":
         return all(tag in have for tag in wanted)
     if condition.operator == "not_includes":
@@ -145,6 +183,17 @@ def _tags(condition: Condition, tags: list[str]) -> bool | None:
         return bool(have)
     if condition.operator == "not_present":
         return not have
+    return None
+
+
+def _by_name(condition: Condition, name: str) -> bool | None:
+    """A condition on a field an action sets by name: only presence and that name decide."""
+    operator, wanted = condition.operator, condition.value
+    if operator in ("present", "not_present"):
+        return operator == "present"
+    same = isinstance(wanted, str) and wanted.casefold() == name.casefold()
+    if operator in ("is", "is_not") and same:
+        return operator == "is"
     return None
 
 

@@ -53,6 +53,7 @@ class NodeInfo:
     key_column: int = 0
     style: str | None = None  # a scalar's YAML style: None (plain), "'", '"', "|" or ">"
     end_line: int = 0
+    end_column: int = 0
 
 
 @dataclass
@@ -86,26 +87,26 @@ class Source:
     def position_in_scalar(self, path: Path, offset: int) -> tuple[int, int]:
         """Where character `offset` of the string at `path` is in the file.
 
-        Exact for single-line plain and quoted scalars (escapes aside) and for literal blocks;
-        other styles fold or join lines, so they fall back to the scalar's start.
+        Exact for plain and quoted scalars (folded onto several lines or not) and for literal
+        and folded blocks, as long as the text in the file reads as the value does; escapes,
+        blank lines inside folded text or an explicit indentation indicator make it fall back
+        to the scalar's start (or, on one line, to a column that ignores the escapes).
         """
         info = self.nodes.get(path)
         value = self.value_at(path)
         if info is None or not isinstance(value, str):
             return self.position(path)
+        lines = self.text.splitlines()
+        if info.style in ("|", ">"):
+            joiner = "\n" if info.style == "|" else " "
+            found = _locate(_block_segments(lines, info), joiner, value, offset)
+        else:
+            found = _locate(_flow_segments(lines, info), " ", value, offset)
+        if found is not None:
+            return found
         if info.style in (None, "'", '"') and info.end_line == info.line:
             shift = 0 if info.style is None else 1
             return info.line, info.column + shift + offset
-        if info.style == "|":
-            lines = self.text.splitlines()
-            before = value[:offset]
-            row = before.count("\n")
-            column = offset - (before.rfind("\n") + 1)
-            body = lines[info.line : info.end_line]
-            indent = min(
-                (len(line) - len(line.lstrip(" ")) for line in body if line.strip()), default=0
-            )
-            return info.line + 1 + row, indent + column + 1
         return info.line, info.column
 
     def value_at(self, path: Path) -> Any:
@@ -152,6 +153,55 @@ def child(node: Any, part: str | int) -> Any:
     return None
 
 
+# A scalar's text as it sits in the file: (line, column, text) per line, both 1-based.
+_Segments = list[tuple[int, int, str]]
+
+
+def _flow_segments(lines: list[str], info: NodeInfo) -> _Segments:
+    """A plain or quoted scalar's lines, without quotes and the spaces that folding drops."""
+    quote = 0 if info.style is None else 1
+    segments: _Segments = []
+    for number in range(info.line, min(info.end_line, len(lines)) + 1):
+        line = lines[number - 1]
+        start = info.column - 1 + quote if number == info.line else 0
+        end = info.end_column - 1 - quote if number == info.end_line else len(line)
+        part = line[start:end]
+        if number != info.line:
+            start += len(part) - len(part.lstrip())
+            part = part.lstrip()
+        segments.append((number, start + 1, part if number == info.end_line else part.rstrip()))
+    return segments
+
+
+def _block_segments(lines: list[str], info: NodeInfo) -> _Segments:
+    """A `|` or `>` block's content lines, each without the block's indentation."""
+    header = lines[info.line - 1][info.column - 1 :] if info.line <= len(lines) else ""
+    if any(ch.isdigit() for ch in header.split("#")[0]):
+        return []  # an explicit indentation indicator: rare enough to fall back
+    body = lines[info.line :]
+    indent = next((len(ln) - len(ln.lstrip(" ")) for ln in body if ln.strip()), 0)
+    segments: _Segments = []
+    for number, line in enumerate(body, start=info.line + 1):
+        if line.strip() and len(line) - len(line.lstrip(" ")) < indent:
+            break  # the block ends at the first line indented less than its content
+        segments.append((number, indent + 1, line[indent:]))
+    return segments
+
+
+def _locate(segments: _Segments, joiner: str, value: str, offset: int) -> tuple[int, int] | None:
+    """(line, column) of `offset` in `value`, if the segments joined really are the value."""
+    texts = [text for _, _, text in segments]
+    if not segments or joiner.join(texts).rstrip("\n") != value.rstrip("\n"):
+        return None
+    start = 0
+    for line, column, text in segments:
+        if offset <= start + len(text):
+            return line, column + offset - start
+        start += len(text) + len(joiner)
+    line, column, text = segments[-1]
+    return line, column + len(text)
+
+
 def _prefixes(path: Path) -> Iterator[Path]:
     for end in range(len(path), -1, -1):
         yield path[:end]
@@ -192,7 +242,13 @@ def read_source(raw: str | bytes, filename: str) -> Source:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        what = ": ".join(part for part in (error.context, error.problem) if part)
+        context = error.context
+        opened = error.context_mark
+        # "while parsing a flow sequence" is only useful with where that sequence began, which
+        # is often lines above the point where the parser gave up.
+        if context and opened is not None and mark is not None and opened.line != mark.line:
+            context += f" (started at line {opened.line + 1}, column {opened.column + 1})"
+        what = ": ".join(part for part in (context, error.problem) if part)
         source.problems.append(
             Problem(
                 filename,
@@ -349,6 +405,7 @@ class _Builder:
             key.start_mark.column + 1 if key else 0,
             style or None,
             node.end_mark.line + 1,
+            node.end_mark.column + 1,
         )
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
@@ -370,7 +427,7 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first: dict[str, tuple[int, int]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.report(key_node, path, "a key must be a plain word, not a list or mapping")
@@ -385,16 +442,20 @@ class _Builder:
             # A key is its text as written: `on:` stays "on" rather than YAML 1.1's True, and
             # a custom field id `360001:` stays the string a JSON key would be.
             name = key_node.value
-            if name in first_line:
+            if name in first:
+                line, column = first[name]
+                where = f"line {line}"
+                if line == key_node.start_mark.line + 1:  # a flow mapping: the line says little
+                    where += f", column {column}"
                 self.report(
                     key_node,
                     (*path, name),
-                    f"duplicate key {name!r} (first at line {first_line[name]}); YAML keeps "
-                    "only one of them, so one edit would be lost: remove one",
+                    f"duplicate key {name!r} (first at {where}); YAML keeps only one of them, "
+                    "so one edit would be lost: remove one",
                     fatal=False,
                 )
                 continue
-            first_line[name] = key_node.start_mark.line + 1
+            first[name] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             result[name] = self.build(value_node, (*path, name), depth + 1, key_node)
         return result
 

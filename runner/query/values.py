@@ -81,11 +81,27 @@ def check_value(keyword: str, value: str, quoted: bool, where: Where) -> str:
             "ticket_type": TICKET_TYPES,
         }
         if lowered not in allowed[keyword]:
+            first = lowered.split(",")[0]
+            hint = (
+                f" (to match any of several, repeat the keyword: {keyword}:{first} {keyword}:...)"
+                if "," in lowered
+                else ""
+            )
             raise where.at_value(
-                f"unknown {keyword} {value!r}: use one of {', '.join(allowed[keyword])}"
+                f"unknown {keyword} {value!r}: use one of {', '.join(allowed[keyword])}{hint}"
             )
         return lowered
     if keyword == "tags":
+        if "," in value:
+            # Zendesk tags never hold a comma: the term would quietly match nothing.
+            comma = where.value_col + (0 if quoted else value.index(","))
+            raise QuerySyntaxError(
+                f"a tag has no commas, so {where.keyword_raw}:{value} matches nothing: repeat "
+                "the keyword for any of them (tags:a tags:b), or quote them for all of them "
+                '(tags:"a b")',
+                where.text,
+                comma,
+            )
         return " ".join(lowered.split()) if quoted else lowered
     if keyword == "via":
         return VIA_ALIASES.get(lowered, lowered)
