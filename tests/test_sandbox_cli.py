@@ -75,9 +75,8 @@ def test_cli_serves_what_it_prints_and_stops_cleanly_on_sigterm(
     served: tuple[subprocess.Popen[str], str, dict[str, tuple[str, str, str]]],
 ) -> None:
     process, url, creds = served
-    assert set(creds) == {
-        f"{r}/{k}" for r in ("admin", "bot", "agent") for k in ("oauth", "api_token")
-    }
+    roles = ("admin", "bot", "agent", "light", "end-user")
+    assert set(creds) == {f"{r}/{k}" for r in roles for k in ("oauth", "api_token")}
     email, _, key = creds["bot/oauth"]
     status, headers, body = get(url, "/api/v2/users/me.json", f"Bearer {key}")
     assert status == 200 and headers["Content-Type"].startswith("application/json")
@@ -88,6 +87,17 @@ def test_cli_serves_what_it_prints_and_stops_cleanly_on_sigterm(
     assert status == 200 and len(json.loads(body)["tickets"]) == 2
     status, _, body = get(url, "/api/v2/tickets/1.json", None)
     assert (status, json.loads(body)) == (401, {"error": "Couldn't authenticate you"})
+    # the printed light agent and end-user keys are real, and meet Zendesk's refusals
+    for role, path, expected in (
+        ("light", "/api/v2/tickets/1.json", 200),
+        ("light", "/api/v2/incremental/tickets/cursor.json?start_time=0", 403),
+        ("end-user", "/api/v2/tickets/1.json", 403),
+    ):
+        email, _, key = creds[f"{role}/oauth"]
+        status, _, body = get(url, path, f"Bearer {key}")
+        assert status == expected, (role, path, body)
+        status, _, body = get(url, "/api/v2/users/me.json", f"Bearer {key}")
+        assert json.loads(body)["user"]["email"] == email
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 
@@ -117,6 +127,24 @@ def test_bad_faults_spec_is_a_clear_error_without_traceback() -> None:
     result = CliRunner().invoke(main, ["sandbox", "--faults", "500:lots"])
     assert result.exit_code == 1
     assert "fault '500:lots'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--faults", "slowjobs:inf"], "Invalid value for '--faults': fault 'slowjobs:inf'"),
+        (["--faults", "latency:50+-"], "Invalid value for '--faults': fault 'latency:50+-'"),
+        (["--faults", "boom:1"], "Invalid value for '--faults': unknown fault 'boom'"),
+        (["--latency", "inf"], "Invalid value for '--latency': inf is not a number"),
+        (["--latency", "nan"], "Invalid value for '--latency': nan is not a number"),
+    ],
+)
+def test_bad_fault_options_fail_before_seeding(args: list[str], words: str) -> None:
+    # Checked while the options are parsed: no server starts, nothing is seeded first.
+    result = CliRunner().invoke(main, ["sandbox", "--port", "0", "--tickets", "5", *args])
+    assert result.exit_code == 1, result.output
+    assert words in result.output
+    assert "Zendesk sandbox" not in result.output and "Traceback" not in result.output
 
 
 def test_busy_port_is_a_clear_error() -> None:

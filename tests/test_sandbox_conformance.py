@@ -47,8 +47,71 @@ def _null_allowed(node: Any) -> Any:
     return out
 
 
+# Keys of the real recorded responses (zendesk-api.md 1, 2.1, 2.3, 2.4). Zendesk's spec marks
+# almost nothing `required`, so without these `{}` would conform to nearly every schema.
+RECORDED_KEYS = {  # space-separated key names
+    "ticket": (
+        "url id external_id via created_at updated_at type subject raw_subject description "
+        "priority status recipient requester_id submitter_id assignee_id organization_id "
+        "group_id collaborator_ids follower_ids email_cc_ids forum_topic_id problem_id "
+        "has_incidents is_public due_at tags custom_fields satisfaction_rating "
+        "sharing_agreement_ids custom_status_id fields followup_ids ticket_form_id brand_id "
+        "allow_channelback allow_attachments from_messaging_channel"
+    ),
+    "user": (
+        "id url name email created_at updated_at time_zone iana_time_zone phone "
+        "shared_phone_number photo locale_id locale organization_id role verified external_id "
+        "tags alias active shared shared_agent last_login_at signature details notes role_type "
+        "custom_role_id moderator ticket_restriction only_private_comments restricted_agent "
+        "suspended default_group_id user_fields"
+    ),
+    "audit": "id ticket_id created_at author_id metadata events via",
+    "job_status": "id url total progress status message results",
+}
+# Where each kind of record sits in a response body.
+RECORD_KEYS = {
+    "ticket": "ticket",
+    "tickets": "ticket",
+    "user": "user",
+    "users": "user",
+    "audit": "audit",
+    "audits": "audit",
+    "job_status": "job_status",
+    "job_statuses": "job_status",
+}
+OFFSET_KEYS = {"next_page", "previous_page", "count"}
+
+
 def conforms(body: Any, name: str) -> None:
-    jsonschema.validate(body, schema(name))
+    """`body` validates against the spec's schema `name` and carries Zendesk's recorded keys."""
+    loaded = schema(name)
+    jsonschema.validate(body, loaded)
+    declared = _declared(loaded)
+    if "meta" in body:  # cursor-paged lists answer without the offset keys
+        declared -= OFFSET_KEYS
+    assert declared <= set(body), f"{name}: missing {sorted(declared - set(body))}"
+    for key, kind in RECORD_KEYS.items():
+        found = body.get(key)
+        for record in found if isinstance(found, list) else [found] if found else []:
+            _has_recorded_keys(record, kind, name)
+    for result in body.get("results") or []:
+        if result.get("result_type") in ("ticket", "user"):
+            _has_recorded_keys(result, result["result_type"], name)
+
+
+def _declared(node: dict[str, Any]) -> set[str]:
+    keys = set(node.get("properties", {}))
+    for part in node.get("allOf", []):
+        keys |= _declared(part)
+    return keys
+
+
+def _has_recorded_keys(record: dict[str, Any], kind: str, name: str) -> None:
+    missing = [k for k in RECORDED_KEYS[kind].split() if k not in record]
+    assert not missing, f"{name}: a {kind} lacks {missing}"
+    # null is allowed for scalars in general (see _null_allowed), never for a record's id;
+    # the anonymous user of users/me is the one record Zendesk sends without one.
+    assert record["id"] is not None or name == "CurrentUserResponse", f"{name}: {kind} id null"
 
 
 def open_ticket(sandbox: ServedSandbox) -> int:
@@ -137,6 +200,48 @@ def test_write_endpoints_match_the_openapi_schemas(sandbox: ServedSandbox) -> No
     conforms(many, "JobStatusesResponse")
     audits = client.get(f"/api/v2/tickets/{ticket_id}/audits.json").json()
     conforms(audits, "TicketAuditsResponseNoneCursor")
+    cursor = client.get(f"/api/v2/tickets/{ticket_id}/audits.json", params={"page[size]": 1})
+    conforms(cursor.json(), "TicketAuditsResponseNoneCursor")
+    assert set(cursor.json()) == {"audits", "meta", "links"}
+
+
+def test_jobs_with_failed_items_and_the_batch_form_match_the_schemas(
+    sandbox: ServedSandbox,
+) -> None:
+    client = sandbox.client(sandbox.bot["email"])
+    ticket_id = open_ticket(sandbox)
+    closed = next(
+        i for i in range(1, sandbox.sb.ticket_count + 1)
+        if sandbox.sb.ticket(i)["status"] == "closed"
+    )
+    batch = client.put(
+        "/api/v2/tickets/update_many.json",
+        json={"tickets": [{"id": ticket_id, "priority": "low"}, {"id": closed, "priority": "low"}]},
+    )
+    assert batch.status_code == 200
+    conforms(batch.json(), "JobStatusResponse")
+    assert sandbox.sb.wait_for_jobs()
+    job_id = batch.json()["job_status"]["id"]
+    done = client.get(f"/api/v2/job_statuses/{job_id}.json").json()
+    conforms(done, "JobStatusResponse")
+    results = {r["id"]: r for r in done["job_status"]["results"]}
+    assert results[ticket_id]["success"] is True
+    assert results[closed]["success"] is False and results[closed]["error"] == "RecordInvalid"
+    many = client.get("/api/v2/job_statuses/show_many.json", params={"ids": job_id}).json()
+    conforms(many, "JobStatusesResponse")
+
+
+def test_searches_of_users_match_the_schemas(sandbox: ServedSandbox) -> None:
+    client = sandbox.client(sandbox.bot["email"])
+    found = client.get("/api/v2/search.json", params={"query": "type:user jane"}).json()
+    conforms(found, "SearchResponse")
+    assert found["results"] and found["results"][0]["result_type"] == "user"
+    exported = client.get(
+        "/api/v2/search/export.json",
+        params={"query": "jane", "filter[type]": "user", "page[size]": "1"},
+    ).json()
+    conforms(exported, "SearchExportResponse")
+    assert exported["results"][0]["result_type"] == "user"
 
 
 # ---- zenpy, unmodified, over HTTP ----------------------------------------------------------

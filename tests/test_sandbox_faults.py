@@ -57,6 +57,11 @@ def test_spec_parsing_round_trips_and_names_bad_items() -> None:
         ("500:x", "is not a number"),
         ("drop:1.5", "between 0 and 1"),
         ("latency:10+-20", "jitter"),
+        ("latency:10+-", "'' is not a number"),
+        ("slowjobs:inf", "must be a finite number"),
+        ("latency:inf", "must be a finite number"),
+        ("jobfail:nan", "must be a finite number"),
+        ("500:-0.1", "must be a finite number"),
     ):
         with pytest.raises(FaultSpecError, match=words):
             parse_faults(bad)

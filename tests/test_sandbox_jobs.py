@@ -129,6 +129,42 @@ def test_bulk_update_is_a_safe_update_against_the_enqueue_state(sandbox_factory:
     assert results[1]["success"] is False and results[1]["error"] == "UpdateConflict"
 
 
+def test_bulk_update_is_safe_against_the_clients_own_updated_stamp(
+    sandbox: ServedSandbox,
+) -> None:
+    # Without safe_update the bulk form still honours an updated_stamp (zendesk-api.md 2.4): a
+    # ticket changed after the client read it, but before the job was queued, is refused.
+    client = sandbox.client(sandbox.bot["email"])
+    stale, fresh = editable(sandbox, 2)
+    read_at = sandbox.sb.ticket(stale)["updated_at"]
+    sandbox.sb.agent_edit(stale)
+    response = client.put(
+        "/api/v2/tickets/update_many.json",
+        params={"ids": str(stale)},
+        json={"ticket": {"priority": "urgent", "updated_stamp": read_at}},
+    )
+    results = poll(client, response.json()["job_status"]["id"])[-1]["results"]
+    assert results == [
+        {
+            "id": stale,
+            "action": "update",
+            "success": False,
+            "error": "UpdateConflict",
+            "details": "Safe Update prevented the update due to outdated ticket data. "
+            "Please fetch the latest ticket data and try again.",
+        }
+    ]
+    assert all(a["author_id"] != sandbox.bot["id"] for a in sandbox.sb.audits(stale))
+    current = sandbox.sb.ticket(fresh)["updated_at"]
+    ok = client.put(
+        "/api/v2/tickets/update_many.json",
+        params={"ids": str(fresh)},
+        json={"ticket": {"additional_tags": ["stamped"], "updated_stamp": current}},
+    )
+    assert poll(client, ok.json()["job_status"]["id"])[-1]["results"][0]["success"] is True
+    assert "stamped" in sandbox.sb.ticket(fresh)["tags"]
+
+
 def test_more_than_100_is_400_too_many_values(sandbox: ServedSandbox) -> None:
     client = sandbox.client(sandbox.bot["email"])
     bulk = client.put(

@@ -91,13 +91,23 @@ def test_search_past_1000_results_is_422(sandbox_factory: Any) -> None:
 
 
 def test_a_query_that_cannot_be_parsed_gets_zendesks_error_shape(sandbox: ServedSandbox) -> None:
+    # Zendesk answers a malformed query with 422 and its search error shape, on every search
+    # endpoint; a 400 would send a client down its bad-request path instead.
     client = sandbox.client(sandbox.bot["email"])
-    for query in ("status<", "bogus:thing", ""):
-        response = client.get("/api/v2/search.json", params={"query": query})
-        assert response.status_code == 400, query
-        body = response.json()
-        assert body["error"] == "invalid"
-        assert body["description"].startswith("Invalid search: ")
+    endpoints = [
+        ("/api/v2/search.json", {}),
+        ("/api/v2/search/count.json", {}),
+        ("/api/v2/search/export.json", {"filter[type]": "ticket"}),
+    ]
+    for path, extra in endpoints:
+        for query in ("status<", "bogus:thing", 'subject:"open', "created>notadate", ""):
+            response = client.get(path, params={"query": query, **extra})
+            assert response.status_code == 422, (path, query)
+            assert response.headers["content-type"].startswith("application/json")
+            body = response.json()
+            assert set(body) == {"error", "description"}
+            assert body["error"] == "invalid"
+            assert body["description"].startswith("Invalid search: ")
 
 
 def test_export_walks_every_match_with_a_cursor(sandbox: ServedSandbox) -> None:
@@ -148,6 +158,11 @@ def test_incremental_export_pages_to_the_end_of_stream(sandbox: ServedSandbox) -
         "/api/v2/incremental/tickets/cursor.json", params={"start_time": int(sandbox.sb.clock())}
     )
     assert recent.status_code == 400
+    for garbage in ("zzz", "bm90IGpzb24=", "WzFd"):  # not base64, not JSON, the wrong JSON
+        bad = client.get("/api/v2/incremental/tickets/cursor.json", params={"cursor": garbage})
+        assert bad.status_code == 400, garbage
+        assert bad.json()["error"] == "InvalidCursor"
+        assert "page[after]" not in bad.text and "start_time" in bad.json()["description"]
 
 
 def test_users_search_and_show_many(sandbox: ServedSandbox) -> None:

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from datetime import datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from runner.errors import ZdopsError
+
+if TYPE_CHECKING:
+    from runner.sandbox import Faults
+
+
+def _finite_latency(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets inf and nan through; either would stall every answer forever.
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of milliseconds, e.g. 50")
+    return value
+
+
+def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> Faults | None:
+    """Parse --faults before seeding, so a typo fails at once even with a million tickets."""
+    if value is None:
+        return None
+    from runner.sandbox import FaultSpecError, parse_faults
+
+    try:
+        return parse_faults(value)
+    except FaultSpecError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @click.command()
@@ -42,12 +66,17 @@ from runner.errors import ZdopsError
     help="Account rate limit in requests per minute (default: none).",
 )
 @click.option(
-    "--latency", type=click.FloatRange(0), default=0.0, help="Milliseconds added to every answer."
+    "--latency",
+    type=click.FloatRange(0),
+    default=0.0,
+    callback=_finite_latency,
+    help="Milliseconds added to every answer.",
 )
 @click.option(
     "--faults",
     default=None,
     metavar="SPEC",
+    callback=_fault_spec,
     help="Injected faults, e.g. '500:0.05,drop:0.02,lost:0.01,latency:50+-20,"
     "slowjobs:2.0,jobfail:0.1,agent:0.5'.",
 )
@@ -64,7 +93,7 @@ def sandbox(
     seed: int,
     rate_limit: int | None,
     latency: float,
-    faults: str | None,
+    faults: Faults | None,
     now: str | None,
 ) -> None:
     """Serve a seeded Zendesk emulator on 127.0.0.1 and print credentials for it."""
@@ -128,8 +157,19 @@ def _banner(emulator: object, url: str, tickets: int, seed: int) -> None:
     if faults:
         click.echo(f"faults  {faults}")
     click.echo("credentials (throwaway keys of this local emulator):")
-    for role, user in (("admin", emulator.admin), ("bot", emulator.bot), ("agent", emulator.agent)):
+    # The light agent and the end-user are there to try the 403s Zendesk gives those roles.
+    people = (
+        ("admin", emulator.admin),
+        ("bot", emulator.bot),
+        ("agent", emulator.agent),
+        ("light", emulator.light_agent),
+        ("end-user", emulator.end_user),
+    )
+    for role, user in people:
         for kind in ("oauth", "api_token"):
             key = emulator.credentials(user["email"], kind)
-            click.echo(f"  {role:<6} {user['email']:<22} {kind:<10} {key}")
+            click.echo(f"  {role:<8} {user['email']:<26} {kind:<10} {key}")
+    click.echo(
+        "  (as in Zendesk, an api_token works with any user's email: Basic EMAIL/token:KEY)"
+    )
     click.echo("Ctrl-C to stop.", nl=True)

@@ -19,6 +19,7 @@ single-threaded client that hits a fault can replay it exactly with the same see
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass, replace
@@ -112,17 +113,17 @@ def parse_faults(spec: str | Faults | None) -> Faults:
         name = name.strip().lower()
         if not sep or not value.strip():
             raise FaultSpecError(
-                f"fault {item!r} has no value",
+                f"fault {item!r} has no value.",
                 hint="Write NAME:VALUE, e.g. '500:0.05' or 'latency:50+-20'.",
             )
         value = value.strip()
         if name == "latency":
-            mean_text, _, jitter_text = value.partition("+-")
+            mean_text, plus_minus, jitter_text = value.partition("+-")
             mean = _number(item, mean_text)
-            jitter = _number(item, jitter_text) if jitter_text else 0.0
+            jitter = _number(item, jitter_text) if plus_minus else 0.0
             if jitter > mean:
                 raise FaultSpecError(
-                    f"fault {item!r}: jitter {jitter:g} ms is larger than the mean {mean:g} ms",
+                    f"fault {item!r}: jitter {jitter:g} ms is larger than the mean {mean:g} ms.",
                     hint="Latency cannot be negative; use a jitter no larger than the mean.",
                 )
             faults = replace(faults, latency_ms=mean, jitter_ms=jitter)
@@ -132,25 +133,27 @@ def parse_faults(spec: str | Faults | None) -> Faults:
             share = _number(item, value)
             if share > 1:
                 raise FaultSpecError(
-                    f"fault {item!r}: a share must be between 0 and 1, got {share:g}",
-                    hint="e.g. '500:0.05' answers 5% of requests with 500.",
+                    f"fault {item!r}: a share must be between 0 and 1, got {share:g}.",
+                    hint="For example '500:0.05' answers 5% of requests with 500.",
                 )
             faults = replace(faults, **{_ATTR[name]: share})
         else:
             known = ", ".join([*_SHARE_NAMES, "latency", "slowjobs"])
-            raise FaultSpecError(f"unknown fault {name!r} in {spec!r}", hint=f"Known: {known}.")
+            raise FaultSpecError(f"unknown fault {name!r} in {spec!r}.", hint=f"Known: {known}.")
     return faults
 
 
 def _number(item: str, text: str) -> float:
+    example = "For example '500:0.05', 'latency:50+-20' or 'slowjobs:2'."
     try:
         value = float(text)
     except ValueError:
+        raise FaultSpecError(f"fault {item!r}: {text!r} is not a number.", hint=example) from None
+    # inf would sleep forever (or overflow time.sleep in the job worker), nan compares false
+    if not math.isfinite(value) or value < 0:
         raise FaultSpecError(
-            f"fault {item!r}: {text!r} is not a number", hint="e.g. '500:0.05'."
-        ) from None
-    if value < 0 or value != value:
-        raise FaultSpecError(f"fault {item!r}: {text!r} must be a non-negative number")
+            f"fault {item!r}: {text!r} must be a finite number, 0 or more.", hint=example
+        )
     return value
 
 

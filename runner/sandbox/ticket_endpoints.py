@@ -28,7 +28,7 @@ from runner.sandbox.replies import (
 )
 from runner.sandbox.request import Request, int_ids
 from runner.sandbox.shapes import job_status_json, ticket_json
-from runner.sandbox.updates import apply_update, normalise_tags
+from runner.sandbox.updates import apply_update, normalise_tags, parse_stamp
 
 CURSOR_SORTS = ("id", "updated_at", "status")
 OFFSET_SORTS = ("id", "created_at", "updated_at", "status", "priority", "subject")
@@ -173,7 +173,13 @@ def tickets_update_many(request: Request) -> Reply:
                 'With ?ids= the body must be {"ticket": {...}}, the one change '
                 "to make to every ticket",
             )
-        items = [WorkItem(i, copy.deepcopy(body)) for i in int_ids(request.ids_arg("ids"))]
+        # The bulk form is safe against the client's updated_stamp when it sends one, even
+        # without safe_update (zendesk-api.md 2.4); otherwise against the enqueue time.
+        own_stamp = parse_stamp(body.get("updated_stamp"))
+        items = [
+            WorkItem(i, copy.deepcopy(body), own_stamp)
+            for i in int_ids(request.ids_arg("ids"))
+        ]
     elif isinstance(payload.get("tickets"), list):
         tickets = payload["tickets"]
         if len(tickets) > 100:
@@ -191,7 +197,7 @@ def tickets_update_many(request: Request) -> Reply:
     sandbox = request.sandbox
     with sandbox.store.lock:
         for item in items:
-            if sandbox.store.exists(item.ticket_id):
+            if item.stamp is None and sandbox.store.exists(item.ticket_id):
                 item.stamp = sandbox.store.updated_ts(item.ticket_id)
     job, remaining = sandbox.jobs.submit(items, user, client=request.client, ip=request.ip)
     header = (INFLIGHT_HEADER, f"total={MAX_IN_FLIGHT}; remaining={remaining}; resets=60")
@@ -265,7 +271,10 @@ def _incremental_start(request: Request, now: int) -> tuple[int, int]:
     """Where an incremental export resumes: (updated time, ticket id) already seen."""
     cursor = request.arg("cursor")
     if cursor:
-        position = decode_cursor(cursor)
+        try:
+            position = decode_cursor(cursor)
+        except ApiError:  # its message names page[after], which this endpoint does not take
+            position = None
         if (
             not isinstance(position, list)
             or len(position) != 2
