@@ -127,20 +127,27 @@ class Sops:
         input: bytes | None = None,
         config: str | None = None,
         redact: Sequence[str] = (),
+        shown: Path | None = None,
     ) -> bytes:
         """Run `sops --config CONFIG ARGS` about `file`; return stdout or raise SecretsError.
 
         `config` defaults to the null device, so that a `.sops.yaml` in the working directory
         (found by sops walking up from the cwd, not from the file) cannot change what happens.
-        Strings in `redact` are cut out of any sops message before it is shown.
+        Strings in `redact` are cut out of any sops message before it is shown. `shown` is the
+        name the user knows `file` by (an edit runs sops on a temporary copy, whose name would
+        send them to a file that no longer exists).
         """
         argv = [self.binary, "--config", config or os.devnull, *args]
+        name = shown or file
         completed = _run(
-            argv, input=input, timeout=self.timeout, what=f"sops on {file}", env=self.env
+            argv, input=input, timeout=self.timeout, what=f"sops on {name}", env=self.env
         )
         if completed.returncode != 0:
             self.require_supported()
-            raise explain_failure(completed.returncode, _text(completed.stderr), file, redact)
+            stderr = _text(completed.stderr)
+            if shown is not None:
+                stderr = stderr.replace(str(file), str(shown))
+            raise explain_failure(completed.returncode, stderr, name, redact)
         return completed.stdout
 
 

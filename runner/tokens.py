@@ -280,8 +280,11 @@ def _check_key(key: secrets.Secret) -> None:
 class _WorkingCopy:
     """An encrypted copy of the config next to it, edited with sops or by exact text edits."""
 
-    def __init__(self, path: Path, *, mac_only: bool, sops: secrets.Sops | None) -> None:
+    def __init__(
+        self, path: Path, *, original: Path, mac_only: bool, sops: secrets.Sops | None
+    ) -> None:
         self.path = path
+        self.original = original
         self.mac_only = mac_only
         self._sops = sops
         self._indent_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -303,6 +306,7 @@ class _WorkingCopy:
             input=input,
             config=self._indent_config(),
             redact=redact,
+            shown=self.original,
         )
 
     def _indent_config(self) -> str:
@@ -351,7 +355,7 @@ def _edit(
         out.write(original)
     os.chmod(temp, mode)
     mac_only = bool(config.sops and config.sops.mac_only_encrypted)
-    work = _WorkingCopy(Path(temp), mac_only=mac_only, sops=sops)
+    work = _WorkingCopy(Path(temp), original=path, mac_only=mac_only, sops=sops)
     try:
         edit(work)
         result = parse_config(work.text(), str(path)).config
@@ -565,6 +569,7 @@ class Verification:
     primary: bool
     user: dict[str, Any] | None
     problems: tuple[str, ...]
+    unreached: bool = False  # Zendesk gave no verdict (network, 5xx, rate limit)
 
     @property
     def ok(self) -> bool:
@@ -620,20 +625,25 @@ def verify_tokens(
     for token in chosen:
         credentials = Credentials(token.kind, token.email, keys[token.name])
         user: dict[str, Any] | None = None
+        unreached = False
         try:
             with ZendeskClient(base_url, credentials, transport=transport, max_wait=60.0) as zd:
                 user = {k: v for k, v in zd.me().items() if k in USER_FIELDS}
         except ZendeskAuthError:
             problems: tuple[str, ...] = (
-                "Zendesk rejected the key (401): it is wrong, revoked or expired",
+                "Zendesk rejected the key (401): it is wrong, revoked or expired"
+                # An API token authenticates as the email sent with it, so that may be wrong too.
+                + (f", or {token.email} is not a user of this account"
+                   if token.kind == "api_token" else ""),
             )
         except ZendeskError as error:
             problems = (f"could not ask Zendesk: {error}",)
+            unreached = True
         else:
             problems = identity_problems(token, user)
-        results.append(
-            Verification(token.name, token.email, token.kind, token.primary, user, problems)
-        )
+        results.append(Verification(
+            token.name, token.email, token.kind, token.primary, user, problems, unreached
+        ))
     return base_url, results
 
 

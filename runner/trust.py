@@ -77,6 +77,14 @@ def check_destination(
                 "such as 127.0.0.1.",
             )
         return base_url
+    if host == "localhost" or host.endswith(".localhost"):
+        # A name is resolved by whatever the hosts file or DNS say, so only an address counts.
+        raise TrustError(
+            f"zendesk.url {url!r} names {host}, which is not a loopback address itself, so no "
+            "token will be sent there.",
+            hint="Write the address instead: "
+            f"{parts._replace(netloc=_loopback_netloc(parts)).geturl()}.",
+        )
     raise TrustError(
         f"zendesk.url {url!r} is not a Zendesk account, an allowed host or a loopback "
         "address, so no token will be sent there.",
@@ -132,6 +140,10 @@ def _is_zendesk_host(host: str) -> bool:
 
 def _default_port(parts: SplitResult) -> bool:
     return parts.port is None or parts.port == 443
+
+
+def _loopback_netloc(parts: SplitResult) -> str:
+    return "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
 
 
 def _is_loopback(host: str) -> bool:

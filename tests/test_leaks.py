@@ -1,8 +1,9 @@
-"""A known key, run through every tokens command (and validate), must appear nowhere.
+"""A known key, run through every command that reads keys, must appear nowhere.
 
 Not in stdout or stderr, not in log records, not in any file under the test's directory
-(temp files included: TMPDIR points there), and not on the command line or in the
-environment of any sops child: ZDOPS_SOPS is a wrapper that records both, then runs sops.
+(temp files included: TMPDIR points there; plans and reports are written there), and not on
+the command line or in the environment of any sops child: ZDOPS_SOPS is a wrapper that records
+both, then runs sops. The age identity must not appear either, except in its own key file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fixtures_sops import MakeConfig
+from fixtures_reconcile import BILLING_RULE, REFUND_NOTE_RULE, rules_yaml
+from fixtures_sops import EncryptedConfig, MakeConfig
 
 from runner.cli import main
 from runner.sandbox.emulator import Sandbox
@@ -97,15 +99,87 @@ def test_no_key_leaks_from_any_command(
     children = sops_log.read_text()
     assert children.count("argv: ") >= 4  # one sops run each: add, two verifies, remove
     assert "SOPS_DISABLE_VERSION_CHECK=1" in children
+    assert_nowhere(config, [*keys.values(), ADDED_KEY], outputs, caplog.text, sops_log, tmp_path)
+
+
+def assert_nowhere(
+    config: EncryptedConfig,
+    secrets: list[str],
+    outputs: list[str],
+    logs: str,
+    sops_log: Path,
+    tmp_path: Path,
+) -> None:
+    children = sops_log.read_text()
     written = {
         str(p): p.read_bytes()
         for p in tmp_path.rglob("*")
         if p.is_file() and p != sops_log
     }
-    for secret in [*keys.values(), ADDED_KEY]:
+    assert written, "the scan must see the files the commands wrote"
+    for secret in secrets:
         for text in outputs:
             assert secret not in text
-        assert secret not in caplog.text
+        assert secret not in logs
         assert secret not in children
         for name, data in written.items():
             assert secret.encode() not in data, name
+    identity = config.key.identity
+    assert all(identity not in text for text in outputs) and identity not in logs
+    assert identity not in children
+    for name, data in written.items():
+        if name != str(config.key.path):
+            assert identity.encode() not in data, name
+
+
+def test_no_key_leaks_from_plan_and_apply(
+    make_config: MakeConfig,
+    sops_log: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sandbox = Sandbox(tickets=200, seed=5)
+    with serve(sandbox) as server:
+        run_plan_and_apply(sandbox, server.url, make_config, sops_log, tmp_path, caplog)
+
+
+def run_plan_and_apply(
+    sandbox: Sandbox,
+    url: str,
+    make_config: MakeConfig,
+    sops_log: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bot, jane = sandbox.bot, sandbox.agent
+    keys = [sandbox.credentials(bot["email"], "oauth"),
+            sandbox.credentials(jane["email"], "api_token")]
+    config = make_config(
+        [
+            {"name": "bot", "email": bot["email"], "kind": "oauth", "key": keys[0],
+             "primary": True},
+            {"name": "jane", "email": jane["email"], "kind": "api_token", "key": keys[1]},
+        ],
+        zendesk=f"url: {url}",
+        rules=rules_yaml(BILLING_RULE, REFUND_NOTE_RULE),
+    )
+    path = str(config.path)
+    plan, report = tmp_path / "plan.json", tmp_path / "report.json"
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def run(*args: str, expect: tuple[int, ...] = (0,)) -> None:
+        result = runner.invoke(main, list(args))
+        outputs.extend([result.stdout, result.stderr])
+        assert result.exit_code in expect, result.output
+
+    run("plan", path, "--out", str(plan))
+    run("plan", path, "--format", "json")
+    run("plan", path, "--format", "markdown", "--detailed-exitcode", expect=(2,))
+    run("apply", path, str(plan), "--report", str(report))
+    run("apply", path, "--yes", "--report", str(report))
+    run("--debug", "plan", path, "--rule", "no-such-rule", expect=(1,))
+    run("--debug", "apply", path, str(plan), expect=(0, 1))  # applied already: all stale
+    assert plan.is_file() and report.is_file()
+    assert_nowhere(config, keys, outputs, caplog.text, sops_log, tmp_path)

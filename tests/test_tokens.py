@@ -260,10 +260,28 @@ def test_first_two_tokens_from_an_encrypted_empty_file(make_config: MakeConfig) 
         "tokens", "list", path).output)
 
 
-def test_add_takes_no_key_argument(encrypted_config: EncryptedConfig) -> None:
-    result = zdops("tokens", "add", "ops", "--email", "o@acme.test", "--key", NEW_KEY)
-    assert result.exit_code == 1
-    assert "No such option '--key'" in result.output
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--key", NEW_KEY], "takes no key on the command line"),
+        ([f"--key={NEW_KEY}"], "takes no key on the command line"),
+        ([NEW_KEY], "the argument after NAME is not an existing file"),
+        (["{config}", NEW_KEY], "more than one argument follows NAME"),
+    ],
+    ids=["option", "option=", "as-config", "extra-argument"],
+)
+def test_add_takes_no_key_argument_and_never_echoes_one(
+    encrypted_config: EncryptedConfig, args: list[str], message: str
+) -> None:
+    path = encrypted_config.path
+    before = path.read_bytes()
+    args = [a.format(config=path) for a in args]
+    result = zdops("tokens", "add", "ops", "--email", "o@acme.test", *args, input=NEW_KEY)
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+    assert "Pipe the key on stdin" in result.stderr
+    assert NEW_KEY not in result.output
+    assert path.read_bytes() == before
 
 
 # --- set-primary --------------------------------------------------------------------------
@@ -315,6 +333,26 @@ def test_set_primary_in_full_mac_mode_without_key_leaves_the_file(
     assert "no age key is available" in result.stderr
     assert config.path.read_bytes() == before
     assert no_temp_files(config.directory)
+
+
+def test_edit_errors_name_the_config_not_its_working_copy(make_config: MakeConfig) -> None:
+    # A hand edit in full-MAC mode: sops refuses the edit, and the advice it gets must point
+    # at the user's file, not at the temporary copy that is deleted by then.
+    config = make_config(mac_only=False)
+    config.path.write_text(config.path.read_text().replace("subdomain: acme", "subdomain: acm"))
+    before = config.path.read_bytes()
+    for args, stdin in (
+        (["tokens", "set-primary", "jane"], None),
+        (["tokens", "add", "ops", "--email", "ops@acme.test"], NEW_KEY),
+        (["tokens", "remove", "jane"], None),
+    ):
+        result = zdops(*args, str(config.path), input=stdin)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"{config.path} was changed after sops last wrote it" in result.stderr
+        assert f"sops set --ignore-mac {config.path} " in result.stderr
+        assert "zdops-tmp" not in result.stderr
+        assert config.path.read_bytes() == before
+        assert no_temp_files(config.directory)
 
 
 def test_set_primary_already(encrypted_config: EncryptedConfig) -> None:

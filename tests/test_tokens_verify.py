@@ -77,6 +77,8 @@ def test_verify_failures_are_all_reported_then_exit_1(
         {"name": "customer", "email": end_user["email"], "kind": "oauth",
          "key": sandbox.credentials(end_user["email"], "oauth")},
         {"name": "revoked", "email": jane["email"], "kind": "oauth", "key": "not-a-real-key"},
+        {"name": "stranger", "email": "nobody@example.com", "kind": "api_token",
+         "key": sandbox.credentials(jane["email"], "api_token")},
     ])
     result = zdops("tokens", "verify", "--format", "json", str(config.path))
     assert result.exit_code == 1
@@ -89,8 +91,17 @@ def test_verify_failures_are_all_reported_then_exit_1(
     )
     assert by_name["light"]["problems"] == ["the user is a light agent, who cannot change tickets"]
     assert "end-user" in by_name["customer"]["problems"][0]
-    assert "rejected the key (401)" in by_name["revoked"]["problems"][0]
-    assert "4 of 5 token(s) failed verification: jane, light, customer, revoked" in result.stderr
+    assert by_name["revoked"]["problems"] == [
+        "Zendesk rejected the key (401): it is wrong, revoked or expired"
+    ]
+    assert by_name["stranger"]["problems"] == [
+        "Zendesk rejected the key (401): it is wrong, revoked or expired, or "
+        "nobody@example.com is not a user of this account"
+    ]
+    assert (
+        "5 of 6 token(s) failed verification: jane, light, customer, revoked, stranger"
+        in result.stderr
+    )
 
 
 def test_verify_only_the_named_tokens(
@@ -152,3 +163,19 @@ def test_identity_problems_inactive_and_suspended() -> None:
         "the user is inactive or suspended",
     )
     assert identity_problems(token, {**user, "active": True}) == ()
+
+
+def test_unreachable_zendesk_says_to_check_the_network(make_config: MakeConfig) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on once this socket is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = make_config(zendesk=f"url: http://127.0.0.1:{port}")
+    result = zdops("tokens", "verify", "bot", str(config.path))
+    assert result.exit_code == 1
+    assert f"could not ask Zendesk: GET /api/v2/users/me to http://127.0.0.1:{port} failed" in (
+        result.stdout
+    )
+    assert "check the network and zendesk.url" in result.stderr
+    assert "Fix the token's email or key" not in result.stderr

@@ -50,7 +50,6 @@ def test_zendesk_url_over_https() -> None:
         "https://zendesk.com",
         "https://acme.zendesk.com:8443",
         "http://acme.zendesk.com",
-        "http://localhost:8765",  # a name, not an address: /etc/hosts could send it anywhere
         "http://10.0.0.5:8765",
     ],
 )
@@ -128,3 +127,19 @@ def test_pin_accepts_full_host_and_rejects_garbage() -> None:
     assert pinned_subdomain({"ZDOPS_SUBDOMAIN": "  "}) is None
     with pytest.raises(TrustError, match="ZDOPS_SUBDOMAIN='https://x/y' is not"):
         pinned_subdomain({"ZDOPS_SUBDOMAIN": "https://x/y"})
+
+
+@pytest.mark.parametrize(
+    ("value", "instead"),
+    [
+        ("http://localhost:8765", "http://127.0.0.1:8765"),
+        ("https://app.localhost/zd", "https://127.0.0.1/zd"),
+    ],
+)
+def test_localhost_by_name_is_refused_with_the_address_to_use(value: str, instead: str) -> None:
+    # The hosts file or DNS decide where a name goes; only a loopback address is sure to stay.
+    with pytest.raises(TrustError) as caught:
+        check_destination(url(value), allow_hosts=[], env={})
+    assert "not a loopback address itself" in str(caught.value)
+    assert f"Write the address instead: {instead}." in str(caught.value)
+    assert "--allow-host" not in str(caught.value)

@@ -164,3 +164,13 @@ def test_client_reaches_a_fixed_window_limit_without_429s() -> None:
         assert client.stats.rate_limited == 0
     minutes = (time.now - started) / 60
     assert 4 <= minutes < 5.2  # ~100 per minute: the limit is used, not exceeded
+
+
+def test_retry_after_beyond_the_budget_fails_at_once_and_says_why() -> None:
+    script = Scripted().always("GET", ME, text(429, LIMIT_BODY, {"Retry-After": "3600"}))
+    time = FakeTime()
+    with make_client(script, time, max_wait=100) as client, \
+            pytest.raises(ZendeskRateLimitError) as caught:
+        client.me()
+    assert "Zendesk asks for 3600s more; the budget is 100s" in str(caught.value)
+    assert time.sleeps == [] and len(script.requests) == 1

@@ -140,3 +140,29 @@ def test_lost_put_keeps_failing_gives_up_with_the_cause() -> None:
         client.update_ticket(1, {"status": "pending"}, updated_stamp=STAMP)
     assert "still broken" in str(caught.value)
     assert len(script.calls("PUT", T1)) == 3
+
+
+def test_lost_comment_without_a_stamp_is_never_resent() -> None:
+    # Without safe_update nothing stops a second copy, and the first may still be in flight
+    # when the ticket is read (no audit of ours yet, someone else's edit on the ticket).
+    changes = {"status": "pending", "comment": {"body": "Only once", "public": False}}
+    script = (Scripted()
+              .add("PUT", T1, httpx.ReadTimeout("lost"))
+              .add("GET", T1, ok({"ticket": ticket(1, status="open", updated_at=LATER)}))
+              .add("GET", "/api/v2/users/me.json", ok({"user": {"id": 5}}))
+              .add("GET", "/api/v2/tickets/1/audits.json",
+                   ok({"audits": [], "meta": {"has_more": False}})))
+    with make_client(script) as client, pytest.raises(WriteOutcomeUnknown) as caught:
+        client.update_ticket(1, changes, updated_stamp=None)
+    assert "may or may not have been applied" in str(caught.value)
+    assert len(script.calls("PUT", T1)) == 1
+
+
+def test_lost_field_change_without_a_stamp_is_resent() -> None:
+    changes = {"priority": "high"}  # landing twice leaves the same ticket
+    script = (Scripted()
+              .add("PUT", T1, httpx.ReadTimeout("lost"), ok({"ticket": ticket(1, priority="high")}))
+              .add("GET", T1, ok({"ticket": ticket(1, priority="low")})))
+    with make_client(script) as client:
+        assert client.update_ticket(1, changes, updated_stamp=None)["priority"] == "high"
+    assert len(script.calls("PUT", T1)) == 2

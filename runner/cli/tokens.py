@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from runner.cli._options import config_argument, config_path
-from runner.errors import IdentityError
+from runner.errors import IdentityError, ZdopsError
 
 if TYPE_CHECKING:
     from runner.tokens import Verification
@@ -54,17 +54,60 @@ def list_command(config: str | None, fmt: str) -> None:
     help="oauth: an OAuth access token (recommended). api_token: a legacy API token.",
 )
 @click.option("--primary", is_flag=True, help="Act with this token from now on.")
-@config_argument
-def add_command(name: str, email: str, kind: str, primary: bool, config: str | None) -> None:
+@click.option(
+    "--key", hidden=True, expose_value=False, is_eager=True,
+    callback=lambda _ctx, _param, value: _refuse_key_option(value),
+)
+# Not `config_argument`: click would echo a stray extra argument, and that may be the key.
+@click.argument("args", nargs=-1, metavar="[CONFIG]")
+def add_command(name: str, email: str, kind: str, primary: bool, args: tuple[str, ...]) -> None:
     """Add token NAME; its key is read from a hidden prompt, or from stdin when piped."""
     from runner.secrets import Secret
     from runner.tokens import add_token
 
+    config = _add_config(args)
     key = Secret(_read_key(name))
     result = add_token(
         config_path(config), name, email=email, key=key, kind=kind, primary=primary
     )
     click.echo(result.summary)
+
+
+KEY_ARGUMENT_HINT = (
+    "Pipe the key on stdin (`zdops tokens add NAME --email EMAIL < key.txt`) or type it at the "
+    "hidden prompt; check your shell history, and revoke the key if it was shared."
+)
+
+
+def _refuse_key_option(value: str | None) -> None:
+    # Declared only to answer a `--key` with why, instead of click's "No such option".
+    if value is not None:
+        _key_argument()
+
+
+def _key_argument() -> NoReturn:
+    raise ZdopsError(
+        "`zdops tokens add` takes no key on the command line: every user of the machine can "
+        "read a process's arguments, and shells keep them in their history.",
+        hint=KEY_ARGUMENT_HINT,
+    )
+
+
+def _add_config(args: tuple[str, ...]) -> str | None:
+    """The optional CONFIG of `tokens add`. Anything else there may be a key pasted as an
+    argument by mistake, so it is refused without being repeated."""
+    if not args:
+        return None
+    config = args[0]
+    if len(args) > 1 or not (Path(config).exists() or config.endswith((".yaml", ".yml"))):
+        what = "more than one argument follows NAME" if len(args) > 1 else (
+            "the argument after NAME is not an existing file or a .yaml path")
+        raise ZdopsError(
+            f"`zdops tokens add NAME [CONFIG]`: {what}. It is not shown, in case it is a key: "
+            "keys are never taken as arguments.",
+            hint=KEY_ARGUMENT_HINT,
+        )
+    return config
 
 
 def _read_key(name: str) -> str:
@@ -120,12 +163,15 @@ def verify_command(args: tuple[str, ...], allow_hosts: tuple[str, ...], fmt: str
         click.echo(f"Zendesk  {base_url}")
         for result in results:
             _echo_verification(result)
-    failed = [r.name for r in results if not r.ok]
+    failed = [r for r in results if not r.ok]
     if failed:
+        unreached = all(r.unreached for r in failed)
         raise IdentityError(
-            f"{len(failed)} of {len(results)} token(s) failed verification: {', '.join(failed)}.",
-            hint="Fix the token's email or key in the file (`zdops tokens remove` and "
-            "`zdops tokens add`), or the user in Zendesk.",
+            f"{len(failed)} of {len(results)} token(s) failed verification: "
+            f"{', '.join(r.name for r in failed)}.",
+            hint="Zendesk could not be asked: check the network and zendesk.url, then run "
+            "again." if unreached else "Fix the token's email or key in the file (`zdops "
+            "tokens remove` and `zdops tokens add`), or the user in Zendesk.",
         )
 
 

@@ -28,7 +28,12 @@ from runner.zendesk.ratelimit import Pacer, parse_retry_after
 from runner.zendesk.retry import NOT_SENT, RETRYABLE_STATUS, RetryPolicy
 from runner.zendesk.stats import ClientStats
 from runner.zendesk.urls import endpoint_key, same_origin_url
-from runner.zendesk.verify import fields_match, our_audit_since, unverifiable_keys
+from runner.zendesk.verify import (
+    fields_match,
+    our_audit_since,
+    resend_is_safe,
+    unverifiable_keys,
+)
 
 JSON = dict[str, Any]
 Params = paging.Params
@@ -170,9 +175,11 @@ class ZendeskClient:
                 wait = self.retry.rate_limited_wait(retry_after, limited, self._rng)
                 limited += 1
                 if waited + wait > self.retry.max_wait:
+                    asked = (f", and Zendesk asks for {retry_after:.0f}s more"
+                             if retry_after is not None else "")
                     raise ZendeskRateLimitError(
-                        f"{failure.message} (still limited after waiting {waited:.0f}s; the "
-                        f"budget is {self.retry.max_wait:.0f}s)",
+                        f"{failure.message} (still limited after waiting {waited:.0f}s{asked}; "
+                        f"the budget is {self.retry.max_wait:.0f}s)",
                         status=failure.status, method=method, endpoint=endpoint,
                         code=failure.code, ticket_id=ticket_id, hint=failure.hint,
                     )
@@ -202,7 +209,7 @@ class ZendeskClient:
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
         subject = f"ticket #{ticket_id}: " if ticket_id is not None else ""
         return ZendeskTransportError(
-            f"{subject}{method} {endpoint} to {self._origin_text()} {what}: "
+            f"{subject}{endpoint} to {self._origin_text()} {what}: "
             f"{type(exc).__name__}: {exc or 'no detail'}",
             method=method, endpoint=endpoint, ticket_id=ticket_id,
             hint="Check the network and the Zendesk URL, then run again.",
@@ -388,7 +395,8 @@ class ZendeskClient:
         applies nothing and this raises ZendeskCollisionError. If the answer is lost, the
         ticket is read again before anything is resent: unchanged since the stamp means it was
         not applied (resend); our change visible means it was (return the ticket); anything
-        else is someone else's edit (collision).
+        else is someone else's edit (collision). Without a stamp, a comment that is not visible
+        is not resent (WriteOutcomeUnknown): nothing would stop it from appearing twice.
         """
         body = dict(changes)
         if updated_stamp is not None:
@@ -413,6 +421,8 @@ class ZendeskClient:
                         status=409, method="PUT", endpoint=lost.endpoint, ticket_id=ticket_id,
                         hint="Run `zdops plan` again to see the ticket as it is now.",
                     ) from None
+                if not resend_is_safe(changes, updated_stamp, current):
+                    raise lost from None
                 attempt += 1
                 if attempt > self.retry.retries:
                     raise lost.cause from None

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import ZendeskRateLimitError
 from runner.zendesk.errors import WriteOutcomeUnknown
-from runner.zendesk.verify import unverifiable_keys
+from runner.zendesk.verify import resend_is_safe
 
 if TYPE_CHECKING:
     from runner.zendesk.client import ZendeskClient
@@ -149,13 +149,6 @@ def _bulk_rests(rests: list[list[TicketUpdate]], singles: int,
         else:
             loose.extend(rest)
     return loose
-
-
-def _resendable(update: TicketUpdate, ticket: Mapping[str, Any] | None) -> bool:
-    """Sending this again cannot apply it twice."""
-    if update.updated_stamp is not None:
-        return True  # Zendesk refuses a safe update on a ticket changed since the stamp
-    return "comment" not in update.changes and not unverifiable_keys(ticket or {}, update.changes)
 
 
 class _Runner:
@@ -285,7 +278,8 @@ class _Runner:
             if ticket is not None and self.client.landed(ticket, dict(update.changes),
                                                          update.updated_stamp):
                 yield UpdateResult(update.ticket_id, True)
-            elif not batch.resent and _resendable(update, ticket):
+            elif not batch.resent and resend_is_safe(update.changes, update.updated_stamp,
+                                                     ticket):
                 resend.append(update)
             else:
                 yield UpdateResult(

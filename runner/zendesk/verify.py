@@ -62,6 +62,20 @@ def unverifiable_keys(ticket: Mapping[str, Any], changes: Mapping[str, Any]) -> 
             if k not in ticket and k not in _CONTROL_KEYS and k not in _CHECKED_KEYS}
 
 
+def resend_is_safe(changes: Mapping[str, Any], updated_stamp: str | None,
+                   ticket: Mapping[str, Any] | None) -> bool:
+    """Whether sending `changes` again, after an answer was lost and the change is not visible
+    on `ticket`, cannot apply them twice.
+
+    A safe update cannot: Zendesk refuses a second copy once the first moved the ticket on.
+    Without a stamp, a lost first copy may still be in flight when the ticket is read, so only
+    changes that are the same however often they land (no comment, nothing unverifiable) go again.
+    """
+    if updated_stamp is not None:
+        return True
+    return "comment" not in changes and not unverifiable_keys(ticket or {}, changes)
+
+
 def _comment_matches(event: Mapping[str, Any], comment: Mapping[str, Any]) -> bool:
     ours = _text(comment.get("body") or comment.get("html_body"))
     texts = {_text(event.get(k)) for k in ("body", "plain_body", "html_body")}
