@@ -112,6 +112,37 @@ def test_saved_plan_is_applied_exactly(
     assert again.exit_code == 0, again.output
 
 
+def test_the_saved_plan_alone_applies_with_the_default_config(
+    sandbox: ServedSandbox, configure: Configure, tmp_path: Path, monkeypatch: Any
+) -> None:
+    # `zdops plan --out plan.json` with the default config says how to apply it; that command,
+    # and the shorter `zdops apply plan.json`, must read plan.json as the plan, not the config
+    config = configure()
+    monkeypatch.setenv("ZDOPS_CONFIG", str(config.path))
+    plan_path = tmp_path / "plan.json"
+    made = zdops("plan", "--out", str(plan_path))
+    assert made.exit_code == 0, made.output
+    assert f"`zdops apply {config.path} {plan_path}`" in made.stderr
+    planned = {c["ticket_id"] for c in json.loads(plan_path.read_text())["changes"]}
+    assert planned
+    result = zdops("apply", str(plan_path), "--report", str(tmp_path / "report.json"))
+    assert result.exit_code == 0, result.output
+    assert outcomes(read_report(tmp_path / "report.json")) == dict.fromkeys(planned, "applied")
+    assert sorted(routed(sandbox, planned)) == sorted(planned)
+
+
+def test_report_never_overwrites_the_config_or_the_plan(
+    configure: Configure, tmp_path: Path
+) -> None:
+    config = configure()
+    plan_path, _ = saved_plan(config, tmp_path)
+    inputs = {config.path: config.path.read_bytes(), plan_path: plan_path.read_bytes()}
+    for target, what in ((config.path, "config"), (plan_path, "plan")):
+        result = refused("apply", str(config.path), str(plan_path), "--report", str(target))
+        assert f"--report {target} is the {what} this run reads" in result.stderr
+    assert {path: path.read_bytes() for path in inputs} == inputs
+
+
 def test_saved_plan_is_refused_after_the_config_changed(
     sandbox: ServedSandbox, configure: Configure, tmp_path: Path
 ) -> None:

@@ -176,3 +176,33 @@ def test_template_values_are_never_expanded_again() -> None:
 def test_render_leaves_unknown_placeholders_alone() -> None:
     assert render("{{ticket.secret}} {{rule.name}}", {"rule.name": "r"}) == "{{ticket.secret}} r"
     assert render("{{ticket.requester.name}}!", {}) == "!"  # unknown requester: empty, no crash
+
+
+def test_tags_are_compared_and_written_as_zendesk_stores_them_in_lower_case() -> None:
+    # Zendesk stores "VIP-Noted" as "vip-noted": written as typed, the rule would find its tag
+    # missing on every run and post its comment again each time.
+    noted = {**TICKET, "tags": ["vip", "vip-noted"]}
+    effects = apply({"tags": {"add": ["VIP-Noted"], "remove": ["VIP"]}}, noted)
+    assert (effects.tags_added, effects.tags_removed) == ([], ["vip"])
+    replaced = apply({"tags": {"set": ["Gold", "gold", "VIP"]}})
+    assert replaced.ticket["tags"] == ["gold", "vip"]
+
+
+def test_an_end_user_as_assignee_is_an_error_naming_rule_and_user() -> None:
+    from runner.engine.resolve import InMemoryNames
+
+    names = InMemoryNames(
+        users=[
+            {"id": 100, "email": "ann@acme.test", "role": "agent"},
+            {"id": 200, "email": "carl@example.test", "role": "end-user"},
+        ]
+    )
+    resolver = Resolver(names)
+    refused = r"rule \"route\": the assignee ('carl@example.test'|200) is an end-user"
+    for key in ("carl@example.test", 200):
+        with pytest.raises(ResolveError, match=refused):
+            compile_actions("route", Actions.model_validate({"assignee": key}), resolver)
+    agent = compile_actions(
+        "route", Actions.model_validate({"assignee": "ann@acme.test"}), resolver
+    )
+    assert agent.sets[0].value == 100

@@ -283,3 +283,8 @@ def test_values_outside_the_order_and_non_text_tags() -> None:
     assert check("tags", "includes", "2024", odd)
     assert not check("tags", "not_includes", ["2024", "gold"], odd)
     assert check("tags", "present", None, odd)
+
+
+def test_tag_conditions_ignore_the_case_a_rule_writes_them_in() -> None:
+    assert check("tags", "includes", ["VIP"]) is True
+    assert check("tags", "not_includes", "Needs-Triage") is False

@@ -307,3 +307,81 @@ def test_before_is_the_ticket_as_read_for_a_field_a_later_rule_changes_first() -
     assert (change.tags_added, change.tags_removed) == (("seen",), ("vip",))
     assert change.overrides == ()
     assert as_read == snapshot
+
+
+def test_changes_are_in_ticket_id_order_whatever_order_search_returned() -> None:
+    high = rule("high", {"priority": "high"})
+    shuffled = plan([high], [ticket(i) for i in (53, 7, 86, 22, 3)])
+    ordered = plan([high], [ticket(i) for i in (3, 7, 22, 53, 86)])
+    assert [c.ticket_id for c in shuffled.changes] == [3, 7, 22, 53, 86]
+    assert shuffled == ordered and shuffled.checksum == ordered.checksum
+
+
+def test_a_later_rule_overriding_a_value_already_on_the_ticket_is_reported() -> None:
+    # `keep-high` changes nothing on ticket 1 (already high), yet `lower` undoes what it wants:
+    # the two rules disagree, and the plan must say so.
+    keep_high = rule("keep-high", {"priority": "high", "tags": {"add": ["kept"]}})
+    lower = rule("lower", {"priority": "low"})
+    [change] = plan([keep_high, lower], [ticket(1, priority="high", tags=["kept"])]).changes
+    assert change.field_change("priority").after == "low"  # type: ignore[union-attr]
+    [override] = change.overrides
+    assert (override.field, override.earlier_rule, override.earlier_value) == (
+        "priority",
+        "keep-high",
+        "high",
+    )
+    assert (override.later_rule, override.later_value) == ("lower", "low")
+
+
+def test_a_tag_removed_that_an_earlier_rule_wants_is_reported_even_if_already_there() -> None:
+    keep = rule("keep", {"tags": {"add": ["x"]}})
+    drop = rule("drop", {"tags": {"remove": ["x"]}})
+    [change] = plan([keep, drop], [ticket(1, tags=["x"])]).changes
+    assert change.tags_removed == ("x",)
+    assert [(o.field, o.earlier_rule, o.later_rule) for o in change.overrides] == [
+        ("tag:x", "keep", "drop")
+    ]
+
+
+def test_agreeing_rules_and_a_blocked_earlier_rule_report_no_override() -> None:
+    also_high = rule("also-high", {"priority": "high"})
+    high = rule("high", {"priority": "high"})
+    assert plan([also_high, high], [ticket(1)]).changes[0].overrides == ()
+    blocked = rule("blocked", {"priority": "urgent"}, limit=1)
+    result = plan([blocked, high], [ticket(1, priority="urgent"), ticket(2), ticket(3)])
+    assert result.rules[0].blocked
+    assert all(c.overrides == () for c in result.changes)
+
+
+def test_requester_names_in_comments_are_looked_up_100_at_a_time() -> None:
+    from runner.engine.resolve import InMemoryNames
+
+    class Counting(InMemoryNames):
+        def __init__(self) -> None:
+            super().__init__(
+                users=[{"id": 1000 + i, "name": f"Customer {i}"} for i in range(250)]
+            )
+            self.single = self.batched = 0
+
+        def find(self, kind: Any, record_id: int) -> Any:
+            self.single += 1
+            return super().find(kind, record_id)
+
+        def find_many(self, kind: Any, record_ids: Any) -> Any:
+            self.batched += 1
+            assert len(record_ids) <= 100
+            return super().find_many(kind, record_ids)
+
+    names = Counting()
+    greet = rule(
+        "greet",
+        {"tags": {"add": ["greeted"]},
+         "comment": {"body": "Hi {{ticket.requester.name}}", "public": True}},
+        {"field": "tags", "operator": "not_includes", "value": "greeted"},
+    )
+    tickets = [ticket(i, requester_id=1000 + i) for i in range(250)]
+    tickets.append(ticket(999, tags=["greeted"], requester_id=5))  # not selected: not looked up
+    result = build_plan([greet], lambda _: iter(tickets), Resolver(names), CONTEXT)
+    assert result.ticket_count == 250
+    assert result.changes[7].comments[0].body == "Hi Customer 7"
+    assert (names.single, names.batched) == (0, 3)

@@ -360,3 +360,14 @@ def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("NO_COLOR")
     monkeypatch.setattr(sys, "stdout", io.StringIO())
     assert not use_color()
+
+
+def test_out_never_overwrites_the_config(sandbox: ServedSandbox, configure: Configure) -> None:
+    config = configure()
+    before = config.path.read_bytes()
+    sandbox.sb.reset_stats()
+    result = refused("plan", str(config.path), "--out", str(config.path))
+    assert f"--out {config.path} is the config this run reads" in result.stderr
+    assert "plan.json" in result.stderr
+    assert config.path.read_bytes() == before
+    assert sandbox.sb.stats()["requests"] == 0

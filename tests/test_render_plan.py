@@ -97,7 +97,8 @@ SMALL = make_plan(
     ),
 )
 
-GOLDEN = """\
+GOLDEN = (
+    """\
 Zendesk  https://acme.zendesk.com
 Acting as  Automation Bot <bot@acme.com> (agent) — token "automation-bot", primary
 
@@ -118,8 +119,9 @@ rule escalate — 0 of 5 matching tickets change (12 read)
 
 rule close-all — 0 of 9000 matching tickets change
   ! plans no change: it would change 9000 tickets, more than its limit of 500.
-Plan: 2 tickets to change by 1 rule; 44 already as desired.
-"""
+Plan: 2 tickets to change by 1 rule; 44 already as desired; 1 rule plans none """
+    "(over a limit or the budget).\n"
+)
 
 
 def test_text_matches_the_design_format() -> None:
@@ -189,3 +191,40 @@ def test_a_rules_note_shows_in_text_and_markdown() -> None:
     noted = make_plan([RuleSummary("sweep", "automation-bot", 3, 3, 0, 3, note=note)], identity=BOT)
     assert f"  note: this rule {note}\n" in render_text(noted)
     assert f"| sweep | 3 | 3 | 0 | 3 | {note} |" in render_markdown(noted)
+
+
+def test_markdown_says_which_rule_overrides_which() -> None:
+    text = render_markdown(SMALL)
+    assert "| Overridden | Earlier rule | Later rule (wins) | Tickets |" in text
+    assert "| priority | route-vip-refunds | later | 1 |" in text
+    assert "Overridden" not in render_markdown(make_plan(SMALL.rules, SMALL.changes[:1]))
+
+
+def test_markdown_caps_its_tables_so_the_ticket_lists_survive() -> None:
+    changes = tuple(
+        TicketChange(
+            ticket_id=i, subject=None, updated_at="t", token="automation-bot",
+            rules=("tagger",), tags_added=(f"unique-tag-{i}-" + "x" * 40,),
+        )
+        for i in range(3000)
+    )
+    text = render_markdown(
+        make_plan([RuleSummary("tagger", "automation-bot", 3000, 3000, 3000, 0)], changes)
+    )
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert "| +2950 more actions (in the JSON plan) | |" in text
+    assert "**tagger**: [#0]" in text and "+2990 more" in text
+
+
+def test_a_plan_with_a_blocked_rule_never_reads_as_in_sync() -> None:
+    held = make_plan(
+        [RuleSummary("sweep", "automation-bot", 9, 9, 0, 0, would_change=9, blocked="limit")],
+        identity=BOT,
+    )
+    assert render_text(held).endswith(
+        "Plan: no changes; 0 already as desired; 1 rule plans none (over a limit or the budget).\n"
+    )
+    assert render_markdown(held).startswith(
+        "### zdops plan: no changes (0 already as desired; 1 rule plans none (over a limit or "
+        "the budget))\n"
+    )

@@ -9,6 +9,8 @@ from typing import TypeVar
 
 import click
 
+from runner.errors import ZdopsError
+
 DEFAULT_CONFIG = "config.yaml"
 
 
@@ -19,6 +21,29 @@ def default_config_path() -> Path:
 
 def config_path(value: str | None) -> Path:
     return Path(value) if value else default_config_path()
+
+
+def refuse_overwriting(
+    option: str, target: str | None, suggestion: str, **inputs: Path | None
+) -> None:
+    """Stop before anything runs when an output file would replace one of the run's inputs
+    (`--out config.yaml` would swap the config for a plan: a typo that loses the file)."""
+    if target is None:
+        return
+    for what, source in inputs.items():
+        if source is not None and _same_file(Path(target), source):
+            raise ZdopsError(
+                f"{option} {target} is the {what} this run reads; it would be overwritten.",
+                hint=f"Give {option} another file, e.g. {option} "
+                f"{Path(target).with_name(suggestion)}.",
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 config_argument = click.argument("config", required=False, type=click.Path(dir_okay=True))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli._options import config_argument, config_path, run_options
+from runner.cli._options import config_argument, config_path, refuse_overwriting, run_options
 from runner.errors import ApplyError, Interrupted, ZdopsError
 
 if TYPE_CHECKING:
@@ -49,8 +49,13 @@ def apply(
     from runner.engine.run import RunOptions, open_run
     from runner.engine.saved_plan import check_against_run, check_before_decrypting, read_plan
 
+    if plan_file is None and config is not None and _is_plan(Path(config)):
+        # `zdops apply plan.json`: the one argument is the plan, the config is the default one
+        config, plan_file = None, config
     path = config_path(config)
-    saved = read_plan(Path(plan_file)) if plan_file else None
+    plan_path = Path(plan_file) if plan_file else None
+    refuse_overwriting("--report", report_path, "report.json", config=path, plan=plan_path)
+    saved = read_plan(plan_path) if plan_path else None
     if saved is None and not yes and not _stdin_is_terminal():
         raise ZdopsError(
             "zdops apply would ask for confirmation, but stdin is not a terminal; nothing was "
@@ -89,6 +94,22 @@ def apply(
     if report_path:
         _write(report, Path(report_path))
     _finish(report, report_path)
+
+
+def _is_plan(path: Path) -> bool:
+    """Whether `path` holds a saved plan rather than a config (a config is never JSON with a
+    `"format": "zdops-plan"` key: the loader rejects unknown keys)."""
+    import re
+
+    from runner.engine.plan import FORMAT
+
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(256)
+    except OSError:
+        return False
+    marker = rb'^\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + rb'"'
+    return re.match(marker, head) is not None
 
 
 def _stdin_is_terminal() -> bool:

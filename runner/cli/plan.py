@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from runner.cli._options import config_argument, config_path, run_options
+from runner.cli._options import config_argument, config_path, refuse_overwriting, run_options
 from runner.errors import EXIT_CHANGES_PENDING
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ def plan(
     from runner.engine.progress import Progress
     from runner.engine.run import RunOptions, open_run
 
+    refuse_overwriting("--out", out, "plan.json", config=config_path(config))
     options = RunOptions(
         rules=rules,
         allow_hosts=allow_hosts,
@@ -56,7 +58,7 @@ def plan(
         write_plan(Path(out), result)
     click.echo(render(result, fmt), nl=False)
     if out is not None and fmt == "text":
-        command = " ".join(["zdops apply", *([config] if config else []), out])
+        command = f"zdops apply {shlex.quote(str(config_path(config)))} {shlex.quote(out)}"
         click.echo(f"\nSaved the plan to {out}; apply exactly it with `{command}`.", err=True)
     if detailed_exitcode and result.changes:
         raise click.exceptions.Exit(EXIT_CHANGES_PENDING)

@@ -24,7 +24,7 @@ from runner.engine import templates
 from runner.engine.plan import CUSTOM_PREFIX, UPDATE_KEYS, CommentChange
 from runner.engine.resolve import Kind, Resolver, TicketField
 from runner.engine.rules import ActionsLike, rule_error
-from runner.engine.values import custom_field_value
+from runner.engine.values import custom_field_value, zendesk_tag
 
 Ticket = Mapping[str, Any]
 
@@ -125,7 +125,7 @@ class CompiledActions:
         self.comment_body = comment_body
         self.comment_public = comment_public
         # looked for once here, not in every ticket's comment
-        self._names_requester = comment_body is not None and templates.uses(
+        self.names_requester = comment_body is not None and templates.uses(
             comment_body, "ticket.requester.name"
         )
 
@@ -151,7 +151,7 @@ class CompiledActions:
             if effects.tags_added or effects.tags_removed:
                 simulated["tags"] = after
         if self.comment_body is not None:
-            name = requester_name(simulated.get("requester_id")) if self._names_requester else None
+            name = requester_name(simulated.get("requester_id")) if self.names_requester else None
             body = templates.render(
                 self.comment_body,
                 {
@@ -195,7 +195,11 @@ def compile_actions(
             continue
         if isinstance(key, bool) or not isinstance(key, int | str):
             raise fail(name, f"{name} takes a name, email or numeric id, or null, not {key!r}")
-        record_id = resolver.resolve_id(kind, rule, key)
+        record_id = (
+            resolver.resolve_assignee(rule, key)
+            if name == "assignee"
+            else resolver.resolve_id(kind, rule, key)
+        )
         sets.append(FieldSet(name, record_id, value_label=resolver.label(kind, record_id)))
     for key, value in (actions.custom_fields or {}).items():
         ticket_field = resolver.field(rule, key)
@@ -219,12 +223,16 @@ def compile_actions(
     return CompiledActions(
         rule,
         sets,
-        tags_set=None if tags is None or tags.set is None else list(tags.set),
-        tags_add=list(tags.add or ()) if tags is not None else (),
-        tags_remove=list(tags.remove or ()) if tags is not None else (),
+        tags_set=None if tags is None or tags.set is None else _tags(tags.set),
+        tags_add=_tags(tags.add) if tags is not None else (),
+        tags_remove=_tags(tags.remove) if tags is not None else (),
         comment_body=None if comment is None else comment.body,
         comment_public=False if comment is None else bool(comment.public),
     )
+
+
+def _tags(tags: Sequence[str] | None) -> list[str]:
+    return list(dict.fromkeys(zendesk_tag(t) for t in tags or ()))
 
 
 def _custom_value(

@@ -44,6 +44,7 @@ from runner.engine.values import (
     parse_timestamp,
     ticket_tags,
     via_channel,
+    zendesk_tag,
 )
 
 Ticket = Mapping[str, Any]
@@ -113,7 +114,8 @@ class _Compiler:
         if spec.kind is Kind.TEXT:
             return self._text(getter, operator, value)
         if spec.kind is Kind.TAGS:
-            return _includes(getter, operator, self._tag_list(value))
+            tags = frozenset(zendesk_tag(t) for t in self._tag_list(value))
+            return _includes(getter, operator, tags)
         if spec.kind in _REFERENCES:
             wanted = None if value is None else self._reference(spec, value)
             return _equality(getter, operator, wanted)

@@ -13,7 +13,7 @@ email or name and cached (misses too), all by the Directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from runner.engine.resolve import Kind
@@ -55,6 +55,14 @@ class ZendeskNames:
         else:
             records = self.directory.brands()
         return [r for r in records if str(r.get("name") or "").casefold() == wanted]
+
+    def find_many(self, kind: Kind, record_ids: Sequence[int]) -> list[Mapping[str, Any]]:
+        if kind != "user":
+            return [r for i in record_ids if (r := self.find(kind, i)) is not None]
+        wanted = [i for i in record_ids if i not in self._users_missing]
+        found = self.directory.users(wanted)  # users/show_many, 100 ids a call
+        self._users_missing.update(i for i in wanted if i not in found)
+        return list(found.values())
 
     def ticket_fields(self) -> Iterable[Mapping[str, Any]]:
         return self.directory.ticket_fields()

@@ -228,6 +228,11 @@ class Plan:
         return [r.name for r in self.rules if r.changing]
 
     @property
+    def blocked_rules(self) -> list[str]:
+        """Rules that plan nothing because of their limit or the run's budget."""
+        return [r.name for r in self.rules if r.blocked]
+
+    @property
     def already_as_desired(self) -> int:
         return sum(r.unchanged for r in self.rules)
 

@@ -14,7 +14,11 @@ Semantics (design.md "Semantics"):
   a later rule's query is (or is not) selected by it. Without it, only the search results count.
 - Closed tickets are never selected (in their simulated state either).
 - Per ticket, all rules' effects merge into one change; a later rule that sets a field, or a tag,
-  differently from an earlier rule wins, and the change records the override.
+  differently from an earlier rule wins, and the change records the override. That holds also
+  when the earlier rule's value was already on the ticket (so it changed nothing): the two rules
+  still disagree, and left alone they would fight on every run where both select it.
+- Changes are in ticket id order, so a plan reads (and diffs, and checksums) the same whatever
+  order search returned the tickets in.
 - A rule whose changes would exceed its limit plans none and says why; so does a rule that would
   take the plan past the run-wide budget `max_changes` (distinct tickets).
 """
@@ -22,7 +26,7 @@ Semantics (design.md "Semantics"):
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +104,9 @@ class _Compiled:
     selects: Predicate
     actions: CompiledActions
     limit: int
+    # what this rule wants (field -> value, "tag:<name>" -> added?) where a later rule wants
+    # something else: only those are remembered for tickets it selects without changing them
+    contested: dict[str, tuple[Any, str | None]] = field(default_factory=dict)
 
 
 def build_plan(
@@ -130,14 +137,16 @@ def build_plan(
         for rule in rules
         if rule.enabled
     ]
+    _mark_contested(compiled)
     tracked: dict[int, _Tracked] = {}
+    wanted: dict[int, dict[str, tuple[str, Any]]] = {}
     summaries = [
-        _plan_rule(c, tickets_for(c.rule), tracked, resolver, max_changes, query_matches)
+        _plan_rule(c, tickets_for(c.rule), tracked, wanted, resolver, max_changes, query_matches)
         for c in compiled
     ]
     changes = tuple(
         change
-        for ticket_id, state in tracked.items()
+        for ticket_id, state in sorted(tracked.items())
         if (change := _ticket_change(ticket_id, state, resolver)) is not None
     )
     used = {c.token for c in compiled} - {context.identity.token}
@@ -153,10 +162,35 @@ def build_plan(
     )
 
 
+def _intents(actions: CompiledActions) -> dict[str, tuple[Any, str | None]]:
+    """What a rule's actions want, whatever the ticket: key -> (value, kind of comparison)."""
+    intents: dict[str, tuple[Any, str | None]] = {a.field: (a.value, a.kind) for a in actions.sets}
+    for tag in (*(actions.tags_set or ()), *actions.tags_add):
+        intents[f"tag:{tag}"] = (True, None)
+    for tag in actions.tags_remove:
+        intents[f"tag:{tag}"] = (False, None)
+    return intents
+
+
+def _mark_contested(compiled: Sequence[_Compiled]) -> None:
+    """Give each rule the intents that some later rule contradicts (known before any read)."""
+    later: dict[str, list[tuple[Any, str | None]]] = {}
+    for entry in reversed(compiled):
+        intents = _intents(entry.actions)
+        entry.contested = {
+            key: (value, kind)
+            for key, (value, kind) in intents.items()
+            if any(not _same(kind, value, other) for other, _ in later.get(key, ()))
+        }
+        for key, intent in intents.items():
+            later.setdefault(key, []).append(intent)
+
+
 def _plan_rule(
     compiled: _Compiled,
     tickets: Iterable[Ticket],
     tracked: dict[int, _Tracked],
+    wanted: dict[int, dict[str, tuple[str, Any]]],
     resolver: Resolver,
     max_changes: int | None,
     query_matches: Callable[[str, Ticket], bool] | None,
@@ -171,12 +205,15 @@ def _plan_rule(
     # dict is not held: it would double the memory of every pending change.
     pending: dict[int, tuple[Effects, dict[str, Any] | None]] = {}
     seen_tracked: set[int] = set()
+    selected: list[int] = []  # ids only, and only when a later rule contradicts this one
 
     def consider(ticket: Ticket, first_seen: bool) -> None:
         nonlocal matched, changing, over_limit
         if ticket.get("status") == "closed" or not compiled.selects(ticket):
             return
         matched += 1
+        if compiled.contested:
+            selected.append(int(ticket["id"]))
         effects = compiled.actions.apply(ticket, resolver.user_name)
         if not effects.changed:
             return
@@ -189,6 +226,8 @@ def _plan_rule(
             over_limit = True
             pending.clear()  # the rule plans none: keep counting, stop holding changes
 
+    if compiled.actions.names_requester:
+        tickets = _prefetching_requesters(tickets, compiled.selects, tracked, resolver)
     for raw in tickets:
         read += 1
         ticket_id = int(raw["id"])
@@ -200,9 +239,15 @@ def _plan_rule(
         if query_matches is None or query_matches(query, state.simulated):
             consider(state.simulated, False)
     if query_matches is not None:
-        for ticket_id, state in list(tracked.items()):
-            if ticket_id not in seen_tracked and query_matches(query, state.simulated):
-                consider(state.simulated, False)
+        moved_in: list[Ticket] = [
+            state.simulated
+            for ticket_id, state in list(tracked.items())
+            if ticket_id not in seen_tracked and query_matches(query, state.simulated)
+        ]
+        if compiled.actions.names_requester:
+            moved_in = list(_prefetching_requesters(moved_in, compiled.selects, {}, resolver))
+        for simulated in moved_in:
+            consider(simulated, False)
 
     unchanged = matched - changing
     note = None if query.strip() else NO_QUERY_NOTE
@@ -227,8 +272,43 @@ def _plan_rule(
             f"{len(tracked) + new} if that is intended."
         )
     for ticket_id, (effects, original) in pending.items():
-        _commit(name, compiled.token, ticket_id, effects, original, tracked)
+        _commit(name, compiled.token, ticket_id, effects, original, tracked, wanted)
+    for ticket_id in selected:
+        intents = wanted.setdefault(ticket_id, {})
+        intents.update({key: (name, value) for key, (value, _) in compiled.contested.items()})
     return RuleSummary(name, compiled.token, read, matched, changing, unchanged, note=note)
+
+
+REQUESTER_BATCH = 100  # users/show_many takes 100 ids
+
+
+def _prefetching_requesters(
+    tickets: Iterable[Ticket],
+    selects: Predicate,
+    tracked: Mapping[int, _Tracked],
+    resolver: Resolver,
+) -> Iterator[Ticket]:
+    """`tickets`, with the requesters of those the rule selects looked up 100 at a time before
+    they are planned, for a comment that names the requester."""
+    batch: list[Ticket] = []
+
+    def prefetch() -> None:
+        ids = []
+        for raw in batch:
+            state = tracked.get(int(raw["id"]))
+            ticket = raw if state is None else state.simulated
+            if ticket.get("status") != "closed" and selects(ticket):
+                ids.append(ticket.get("requester_id"))
+        resolver.prefetch_users(ids)
+
+    for raw in tickets:
+        batch.append(raw)
+        if len(batch) >= REQUESTER_BATCH:
+            prefetch()
+            yield from batch
+            batch = []
+    prefetch()
+    yield from batch
 
 
 def _commit(
@@ -238,8 +318,11 @@ def _commit(
     effects: Effects,
     original: dict[str, Any] | None,
     tracked: dict[int, _Tracked],
+    wanted: Mapping[int, Mapping[str, tuple[str, Any]]],
 ) -> None:
     state = tracked.get(ticket_id)
+    # what earlier rules that selected this ticket wanted, where a later rule disagrees
+    intended = wanted.get(ticket_id, {})
     if state is None:
         if original is None:
             raise AssertionError(f"ticket #{ticket_id}: a new change needs the ticket as read")
@@ -263,13 +346,18 @@ def _commit(
             "run_as to keep authorship exact"
         )
     for change in effects.fields:
-        earlier = state.owners.get(change.field)
-        if earlier is not None and earlier[0] != rule:
+        owner = state.owners.get(change.field)
+        earlier = intended.get(change.field) or (owner and (owner[0], owner[1].value))
+        if (
+            earlier is not None
+            and earlier[0] != rule
+            and not _same(change.kind, earlier[1], change.value)
+        ):
             state.overrides.append(
                 Override(
                     field=change.label or change.field,
                     earlier_rule=earlier[0],
-                    earlier_value=earlier[1].value,
+                    earlier_value=earlier[1],
                     later_rule=rule,
                     later_value=change.value,
                 )
@@ -278,7 +366,7 @@ def _commit(
     for tag, added in [(t, True) for t in effects.tags_added] + [
         (t, False) for t in effects.tags_removed
     ]:
-        earlier_tag = state.tag_owners.get(tag)
+        earlier_tag = state.tag_owners.get(tag) or intended.get(f"tag:{tag}")
         if earlier_tag is not None and earlier_tag[0] != rule and earlier_tag[1] != added:
             state.overrides.append(
                 Override(

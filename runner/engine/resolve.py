@@ -11,7 +11,7 @@ case-insensitive match that finds two records is an error: guessing would act on
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -65,6 +65,9 @@ class NameSource(Protocol):
     def find_all(self, kind: Kind, name: str) -> list[Mapping[str, Any]]:
         """Records whose name (email for users) equals `name` case-insensitively."""
 
+    def find_many(self, kind: Kind, record_ids: Sequence[int]) -> Iterable[Mapping[str, Any]]:
+        """The records with these ids that exist, in as few calls as the source allows."""
+
     def ticket_fields(self) -> Iterable[Mapping[str, Any]]:
         """Every ticket field, in the shape of GET /api/v2/ticket_fields."""
 
@@ -100,6 +103,11 @@ class InMemoryNames:
         wanted = name.casefold()
         return [r for r in self._records[kind] if str(r.get(attribute) or "").casefold() == wanted]
 
+    def find_many(self, kind: Kind, record_ids: Sequence[int]) -> list[Mapping[str, Any]]:
+        self.calls += 1
+        wanted = set(record_ids)
+        return [r for r in self._records[kind] if r.get("id") in wanted]
+
     def ticket_fields(self) -> Iterable[Mapping[str, Any]]:
         self.calls += 1
         return list(self._fields)
@@ -129,6 +137,19 @@ class Resolver:
                 hint=f"Check the spelling in the rule, or use the {_WHAT[kind]}'s numeric id.",
             )
         return int(record["id"])
+
+    def resolve_assignee(self, rule: str, key: int | str) -> int:
+        """The id of the agent `key` names; ResolveError when it names an end-user, whom
+        Zendesk refuses as an assignee (the plan would otherwise fail ticket by ticket)."""
+        user_id = self.resolve_id("user", rule, key)
+        record = self._by_key.get(("user", user_id)) or {}
+        if record.get("role") == "end-user":
+            raise ResolveError(
+                f'rule "{rule}": the assignee {key!r} is an end-user in Zendesk; only agents '
+                "and admins can be assigned tickets.",
+                hint="Use the email or id of an agent, or `assignee: null` to unassign.",
+            )
+        return user_id
 
     def _record(self, kind: Kind, rule: str, key: int | str) -> Mapping[str, Any] | None:
         if isinstance(key, bool):
@@ -235,6 +256,21 @@ class Resolver:
         if kind == "user":
             return str(record.get("email") or record.get("name") or record_id)
         return str(record.get("name") or record_id)
+
+    def prefetch_users(self, user_ids: Iterable[Any]) -> None:
+        """Look up every user not seen yet in one batch (a comment naming each requester would
+        otherwise cost a call per ticket)."""
+        missing = [
+            i
+            for i in dict.fromkeys(user_ids)
+            if isinstance(i, int) and not isinstance(i, bool) and ("user", i) not in self._by_key
+        ]
+        if not missing:
+            return
+        for record in self._source.find_many("user", missing):
+            self._by_key[("user", int(record["id"]))] = record
+        for user_id in missing:
+            self._by_key.setdefault(("user", user_id), None)
 
     def user_name(self, user_id: Any) -> str | None:
         """A user's display name (for {{ticket.requester.name}})."""

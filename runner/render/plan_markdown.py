@@ -16,9 +16,12 @@ import re
 from collections import defaultdict
 
 from runner.engine.plan import Plan, RuleSummary, TicketChange, action_counts
-from runner.render.plan_values import excerpt, plural, printable
+from runner.render.plan_values import blocked_clause, excerpt, plural, printable
 
 GITHUB_COMMENT_LIMIT = 65_536
+# Rows of the action and override tables: one tag per ticket would otherwise fill the comment
+# with the table, and the cut would drop the rules' ticket lists.
+MAX_TABLE_ROWS = 50
 _TRUNCATED = "\n_… truncated to fit GitHub's comment limit; the JSON plan has every change._\n"
 # Enough to stop emphasis, code, links, HTML and table cell breaks; fewer escapes keep it legible.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -57,7 +60,11 @@ def render_markdown(
     counts = action_counts(plan.changes)
     if counts:
         lines += ["", "| Action | Tickets |", "|---|--:|"]
-        lines += [f"| {escape(action)} | {n} |" for action, n in counts.items()]
+        shown = list(counts.items())[:MAX_TABLE_ROWS]
+        lines += [f"| {escape(action)} | {n} |" for action, n in shown]
+        if len(counts) > len(shown):
+            lines.append(f"| +{len(counts) - len(shown)} more actions (in the JSON plan) | |")
+    lines += _override_lines(plan)
     by_first_rule: dict[str, list[TicketChange]] = defaultdict(list)
     for change in plan.changes:
         by_first_rule[change.rules[0]].append(change)
@@ -68,13 +75,37 @@ def render_markdown(
     return _fit("\n".join(lines) + "\n", max_chars)
 
 
+def _override_lines(plan: Plan) -> list[str]:
+    """Where rules disagree: a reviewer must see it without opening every ticket."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for change in plan.changes:
+        for o in change.overrides:
+            key = (o.field, o.earlier_rule, o.later_rule)
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return []
+    lines = [
+        "",
+        "| Overridden | Earlier rule | Later rule (wins) | Tickets |",
+        "|---|---|---|--:|",
+    ]
+    shown = list(counts.items())[:MAX_TABLE_ROWS]
+    lines += [
+        f"| {escape(field)} | {escape(earlier)} | {escape(later)} | {n} |"
+        for (field, earlier, later), n in shown
+    ]
+    if len(counts) > len(shown):
+        lines.append(f"| +{len(counts) - len(shown)} more (in the JSON plan) | | | |")
+    return lines
+
+
 def _headline(plan: Plan) -> str:
+    desired = f"({plan.already_as_desired} already as desired{blocked_clause(plan.blocked_rules)})"
     if not plan.changes:
-        return f"no changes ({plan.already_as_desired} already as desired)"
+        return f"no changes {desired}"
     return (
         f"{plural(plan.ticket_count, 'ticket')} to change by "
-        f"{plural(len(plan.changing_rules), 'rule')} "
-        f"({plan.already_as_desired} already as desired)"
+        f"{plural(len(plan.changing_rules), 'rule')} {desired}"
     )
 
 

@@ -20,7 +20,14 @@ from __future__ import annotations
 from collections import defaultdict
 
 from runner.engine.plan import Identity, Plan, RuleSummary, TicketChange
-from runner.render.plan_values import excerpt, field_name, plural, printable, show
+from runner.render.plan_values import (
+    blocked_clause,
+    excerpt,
+    field_name,
+    plural,
+    printable,
+    show,
+)
 
 _STYLES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33"}
 
@@ -119,7 +126,7 @@ def _ticket_lines(rule: str, change: TicketChange, paint: _Paint) -> list[str]:
 
 
 def _summary_line(plan: Plan) -> str:
-    desired = f"{plan.already_as_desired} already as desired"
+    desired = f"{plan.already_as_desired} already as desired{blocked_clause(plan.blocked_rules)}"
     if not plan.changes:
         return f"Plan: no changes; {desired}."
     return (

@@ -49,3 +49,12 @@ def excerpt(text: str, width: int = 80) -> str:
     """One line of at most `width` characters, for a comment body."""
     flat = printable(" ".join(text.split()))
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def blocked_clause(blocked: list[str]) -> str:
+    """"; N rules plan none (limit or budget)" for a summary line, so that "no changes" is
+    never read as "in sync" while a rule is held back; empty when none is."""
+    if not blocked:
+        return ""
+    verb = "plans" if len(blocked) == 1 else "plan"
+    return f"; {plural(len(blocked), 'rule')} {verb} none (over a limit or the budget)"
