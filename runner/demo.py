@@ -14,19 +14,19 @@ sandbox. The private key is written only to the demo directory, mode 0600, and n
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from runner.errors import ZdopsError
 
 if TYPE_CHECKING:
     from runner.engine.plan import Plan
     from runner.engine.run import Run
-    from runner.sandbox import Sandbox
+    from runner.sandbox import Sandbox, Server
     from runner.secrets import Sops
 
 DEMO_TICKETS = 100
@@ -69,12 +69,16 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo in `directory` (default: a new temp dir, kept for the user to explore)."""
     from runner import secrets
-    from runner.sandbox import Sandbox, Server
+    from runner.sandbox import Sandbox
 
     workdir = _prepare(directory)
     sops = secrets.locate(env=_sops_env(workdir / KEY_FILE))
     sandbox = Sandbox(tickets=tickets, seed=DEMO_SEED)
-    server = Server(sandbox, _free_or(port)).start()
+    try:
+        server = _listen(sandbox, port).start()
+    except BaseException:
+        sandbox.close()
+        raise
     try:
         return _loop(out, workdir, sandbox, server.url, sops, tickets)
     finally:
@@ -168,7 +172,7 @@ def _loop(
         )
     out.say("Nothing to change: Zendesk already matches the file. That is the reconcile loop.")
 
-    _next_steps(out, workdir, url)
+    _next_steps(out, workdir, url, tickets)
     return DemoResult(
         directory=workdir,
         sandbox_url=url,
@@ -249,20 +253,20 @@ def _shorten(line: str, width: int = 96) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
-def _next_steps(out: Output, workdir: Path, url: str) -> None:
+def _next_steps(out: Output, workdir: Path, url: str, tickets: int) -> None:
     out.step(12, "What to try next")
-    moved = [] if url.endswith(f":{DEMO_PORT}") else [
-        f"  # port {DEMO_PORT} was busy: set zendesk.url in config.yaml to the sandbox's URL"
-    ]
+    # config.yaml names the demo's own port, so the sandbox must come back on that one: when
+    # 8765 was busy a bare `zdops sandbox` would fail on it, or answer for another account.
+    port = urlsplit(url).port
+    flag = "" if port == DEMO_PORT else f" --port {port}"
     out.show(
         "\n".join(
             [
                 f"The files are in {workdir}. To keep playing with them:",
                 f"  cd {workdir}",
                 f"  export SOPS_AGE_KEY_FILE=$PWD/{KEY_FILE}   # the demo's key, for these files",
-                f"  zdops sandbox --tickets {DEMO_TICKETS} &        "
-                f"# the same account and keys on port {DEMO_PORT}",
-                *moved,
+                f"  zdops sandbox --tickets {tickets}{flag} &   "
+                f"# the same account and keys, at {url}",
                 "  zdops tokens verify",
                 "  zdops plan                                   # edit config.yaml, plan again",
                 "  zdops apply",
@@ -283,20 +287,32 @@ def _prepare(directory: Path | None) -> Path:
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ZdopsError(f"{directory} is not an empty directory.",
                          hint="Give --dir a new or empty directory, or leave it out.")
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ZdopsError(f"cannot create the directory {directory}: {error.strerror or error}.",
+                         hint="Give --dir a new or empty directory you can write to, or leave "
+                         "it out.") from None
     return directory
 
 
-def _free_or(port: int) -> int:
-    """`port` if nothing listens there (so the printed next steps work), else any free port."""
-    if port == 0:
-        return 0
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+def _listen(sandbox: Sandbox, port: int) -> Server:
+    """A server on `port` (so the printed next steps work), or on any free port if it is taken.
+
+    Binding is the test: a probe first would leave a window for another process to take it.
+    """
+    from runner.sandbox import Server
+
+    failure = ""
+    for candidate in dict.fromkeys((port, 0)):
         try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return 0
-    return port
+            return Server(sandbox, candidate)
+        except OSError as error:
+            failure = error.strerror or str(error)
+    raise ZdopsError(
+        f"demo: cannot listen on 127.0.0.1: {failure}.",
+        hint="Check that the loopback interface is up, or pass another --port.",
+    )
 
 
 def _trust_env() -> dict[str, str]:

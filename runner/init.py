@@ -11,6 +11,7 @@ key goes only to the key file (appended, never truncated).
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,9 +103,7 @@ def init_project(
     """
     config_path = directory / CONFIG_NAME
     rules_path = directory / SOPS_RULES_NAME
-    if directory.exists() and not directory.is_dir():
-        raise ZdopsError(f"{directory} exists and is not a directory.",
-                         hint="Name a directory for the new config.")
+    _check_directory(directory, hint="Name a directory (new or existing) for the new config.")
     existing = [p for p in (config_path, rules_path) if p.exists()]
     if existing and not force:
         raise ZdopsError(
@@ -114,22 +113,34 @@ def init_project(
         )
     if subdomain is not None and url is not None:
         raise ZdopsError("give --subdomain or --url, not both.")
-    wanted = list(dict.fromkeys(agekeys.check_recipient(r) for r in recipients))
+    # sops and .sops.yaml take recipients comma-separated, so `--age a,b` means two of them.
+    wanted = list(dict.fromkeys(
+        agekeys.check_recipient(part) for r in recipients for part in r.split(",")
+    ))
     plaintext = starter_config(subdomain=subdomain, url=url)
     _check_starter(plaintext, config_path)
 
     new_key = None if wanted else agekeys.generate()
+    key_path = None if wanted else key_file or agekeys.default_key_file()
+    if key_path is not None:
+        _check_directory(key_path.parent, hint="Pick another --key-file.")
     all_recipients = [new_key.recipient] if new_key else wanted
     rules_text = SOPS_RULES.format(recipients=",".join(all_recipients))
     encrypted = _encrypt(plaintext, config_path, rules_text, sops or secrets.locate())
 
+    # The directory first: a key appended for a config that could not be written would be a
+    # stray key in the user's key file.
+    created = _make_directory(directory)
     stored = None
-    if new_key is not None:
-        stored = agekeys.append_identity(key_file or agekeys.default_key_file(), new_key)
-    directory.mkdir(parents=True, exist_ok=True)
-    hint = "Choose a directory you can write to."
-    write_atomic(rules_path, rules_text, what="the sops rules", hint=hint)
-    write_atomic(config_path, encrypted, what="the config", hint=hint)
+    try:
+        if new_key is not None and key_path is not None:
+            stored = agekeys.append_identity(key_path, new_key)
+        hint = "Choose a directory you can write to."
+        write_atomic(rules_path, rules_text, what="the sops rules", hint=hint)
+        write_atomic(config_path, encrypted, what="the config", hint=hint)
+    except BaseException:
+        _remove_empty(created)
+        raise
     return InitResult(
         config=config_path,
         sops_rules=rules_path,
@@ -137,6 +148,40 @@ def init_project(
         new_key=stored,
         placeholder_subdomain=subdomain is None and url is None,
     )
+
+
+def _check_directory(directory: Path, *, hint: str) -> None:
+    """Refuse a directory that is, or lies under, something other than a directory."""
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                under = "" if candidate == directory else f", so {directory} cannot be created"
+                raise ZdopsError(
+                    f"{candidate} exists and is not a directory{under}; nothing was written.",
+                    hint=hint,
+                )
+            return
+
+
+def _make_directory(directory: Path) -> list[Path]:
+    """Create `directory` and its missing parents; the ones created, deepest first."""
+    missing = [d for d in (directory, *directory.parents) if not d.exists()]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _remove_empty(missing)
+        raise ZdopsError(
+            f"cannot create the directory {directory}: {error.strerror or error}; nothing was "
+            "written.",
+            hint="Choose a directory you can write to.",
+        ) from None
+    return missing
+
+
+def _remove_empty(directories: Sequence[Path]) -> None:
+    for made in directories:
+        with contextlib.suppress(OSError):  # not empty, or already gone: leave it
+            made.rmdir()
 
 
 def starter_config(*, subdomain: str | None = None, url: str | None = None) -> str:

@@ -85,6 +85,18 @@ def test_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
+def test_demo_refuses_a_directory_under_a_file(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "demo", "--dir", str(tmp_path / "notes.txt" / "d")],
+        env=clean_env(tmp_path), capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert f"error: cannot create the directory {tmp_path / 'notes.txt' / 'd'}: Not a " \
+        "directory." in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
 def test_demo_hands_sops_only_its_own_key_and_leaves_the_callers_variables(
     tmp_path: Path, sops_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,3 +122,50 @@ def test_demo_hands_sops_only_its_own_key_and_leaves_the_callers_variables(
     assert result.audit_author == "Automation Bot <bot@example.com>"
     assert os.environ["SOPS_AGE_KEY_FILE"] == "/callers/own/keys.txt"
     assert os.environ["SOPS_AGE_KEY"] == "not-an-age-key"
+
+
+def test_demo_on_a_busy_port_prints_next_steps_that_work(tmp_path: Path) -> None:
+    """With 8765 taken the demo moves to a free port, and its "try next" names that port."""
+    import socket
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    home = tmp_path / "home"
+    home.mkdir()
+    workdir = tmp_path / "demo"
+    env = clean_env(home)
+    del env["ZDOPS_SUBDOMAIN"]  # the next steps are for a terminal, not a pinned CI job
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "demo", "--dir", str(workdir), "--port", str(taken),
+             "--tickets", "80"],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+    finally:
+        busy.close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    url = re.search(r"seeded account with 80 tickets at (http://127\.0\.0\.1:(\d+))\.",
+                    done.stdout)
+    assert url and int(url[2]) != taken
+    line = next(x for x in done.stdout.splitlines() if "zdops sandbox " in x)
+    command = line.split("|", 1)[1].split("&", 1)[0].split()
+    assert command == ["zdops", "sandbox", "--tickets", "80", "--port", url[2]]
+
+    # the printed sandbox command serves the account and keys the demo's files were made for
+    served = subprocess.Popen([sys.executable, "-m", "runner", *command[1:]], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert served.stdout is not None
+        assert url[1] in served.stdout.readline()
+        verify = subprocess.run(
+            [sys.executable, "-m", "runner", "tokens", "verify"], cwd=workdir,
+            env={**env, "SOPS_AGE_KEY_FILE": str(workdir / "age-key.txt")},
+            capture_output=True, text=True, timeout=60, check=False,
+        )
+    finally:
+        served.terminate()
+        served.wait(timeout=10)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert f"Zendesk  {url[1]}" in verify.stdout

@@ -6,6 +6,7 @@ Real sops and real age keys, with HOME and XDG_CONFIG_HOME in a scratch director
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 import subprocess
 import sys
@@ -118,6 +119,62 @@ def test_init_rejects_bad_input_and_writes_nothing(
     assert "Q" * 58 not in out
     assert not (tmp_path / "repo").exists()
     assert not (sops_env / ".config" / "sops").exists()
+
+
+def test_init_takes_comma_separated_recipients_as_sops_does(tmp_path: Path, sops_env: Path) -> None:
+    first, second, third = new_recipient(), new_recipient(), new_recipient()
+    code, out = run("init", str(tmp_path), "--age", f"{first},{second}", "--age", third)
+    assert code == 0, out
+    rules = yaml.safe_load((tmp_path / ".sops.yaml").read_text())
+    assert rules["creation_rules"][0]["age"] == f"{first},{second},{third}"
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert [r["recipient"] for r in config["sops"]["age"]] == [first, second, third]
+
+    code, out = run("init", str(tmp_path / "other"), "--age", f"{first},age1oops")
+    assert code == 1
+    assert "'age1oops' is not an age recipient" in out
+    assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("target", ["a-file", "a-file/sub/dir"])
+def test_init_under_a_file_is_an_error_and_makes_no_key(
+    tmp_path: Path, sops_env: Path, target: str
+) -> None:
+    (tmp_path / "a-file").write_text("mine\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "init", str(tmp_path / target)],
+        env={"HOME": str(sops_env), "PATH": str(Path(sys.executable).parent)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert f"{tmp_path / 'a-file'} exists and is not a directory" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "home"]
+    # no stray key for a config that was never written
+    assert not (sops_env / ".config" / "sops").exists()
+
+
+def test_init_key_file_under_a_file_is_an_error(tmp_path: Path, sops_env: Path) -> None:
+    (tmp_path / "a-file").write_text("mine\n")
+    code, out = run("init", str(tmp_path / "repo"), "--key-file", str(tmp_path / "a-file" / "k"))
+    assert code == 1
+    assert f"{tmp_path / 'a-file'} exists and is not a directory" in out
+    assert "--key-file" in out
+    assert not (tmp_path / "repo").exists()
+    assert (tmp_path / "a-file").read_text() == "mine\n"
+
+
+def test_init_next_steps_can_be_pasted_for_a_directory_with_a_space(
+    tmp_path: Path, sops_env: Path
+) -> None:
+    repo = tmp_path / "my config"
+    code, out = run("init", str(repo), "--subdomain", "acme")
+    assert code == 0, out
+    step = next(line for line in out.splitlines() if "zdops tokens add" in line)
+    words = shlex.split(step.split(". ", 1)[1])
+    assert words[-1] == str(repo / "config.yaml")
+    code, out = run(*words[1:], input="k3y-value\n")
+    assert code == 0, out
 
 
 def test_init_then_tokens_add_then_validate(tmp_path: Path, sops_env: Path) -> None:

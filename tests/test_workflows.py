@@ -94,6 +94,28 @@ def test_template_structure(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_a_job_holding_the_key_fails_when_its_account_variable_is_unset(
+    path: Path, tmp_path: Path
+) -> None:
+    """An unset variable reads as "", which zdops takes as "not pinned": the job must stop."""
+    for name, job in load(path)["jobs"].items():
+        if "secrets.SOPS_AGE_KEY" not in yaml.safe_dump(job):
+            continue
+        steps = job["steps"]
+        first_zdops = next(i for i, s in enumerate(steps) if s.get("uses") == OUR_ACTION)
+        guards = [s for s in steps[:first_zdops] if s.get("if") == "env.ZDOPS_SUBDOMAIN == ''"]
+        assert len(guards) == 1, f"{name}: no pin check before zdops runs"
+        script = tmp_path / "guard.sh"
+        script.write_text(guards[0]["run"])
+        env = {"CONFIG": "accounts/emea.yaml", "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(["bash", "-eo", "pipefail", str(script)], capture_output=True,
+                              text=True, env=env, timeout=30, check=False)
+        assert done.returncode == 1
+        assert done.stdout.startswith("::error title=zdops::")
+        assert "accounts/emea.yaml" in done.stdout
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_every_zdops_command_line_is_a_real_command(path: Path) -> None:
     lines = zdops_command_lines(load(path))
     assert lines
@@ -159,6 +181,45 @@ def test_composite_action() -> None:
     assert "${{" not in run["run"]
     for step in action["runs"]["steps"]:
         assert "uses" not in step or PINNED.match(step["uses"])
+
+
+def run_action_script(tmp_path: Path, args: str, allowed: str, exit_code: int
+                      ) -> tuple[subprocess.CompletedProcess[str], dict[str, str], str]:
+    """The action's run step in bash, with a stand-in zdops that echoes its argv."""
+    run = next(s for s in load(ACTION)["runs"]["steps"] if s.get("id") == "run")["run"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "zdops"
+    fake.write_text(f'#!/bin/bash\nprintf "%s|" "$@"\necho\nexit {exit_code}\n')
+    fake.chmod(0o755)
+    outputs = tmp_path / "outputs"
+    outputs.write_text("")
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path), "GITHUB_RUN_ID": "1",
+           "GITHUB_JOB": "plan", "GITHUB_OUTPUT": str(outputs), "ZDOPS_COMMAND": "plan",
+           "ZDOPS_ARGS": args, "ZDOPS_ALLOWED": allowed}
+    script = tmp_path / "step.sh"
+    script.write_text(run)
+    # exactly how GitHub runs a `shell: bash` step
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                          env=env, capture_output=True, text=True, timeout=30, check=False)
+    values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    return done, values, Path(values["output-file"]).read_text()
+
+
+def test_action_passes_every_argument_and_the_exit_code(tmp_path: Path) -> None:
+    block = "config.yaml --format markdown\n--detailed-exitcode\n"  # args written with `|`
+    done, values, stdout = run_action_script(tmp_path, block, "0 2", 2)
+    assert done.returncode == 0, done.stderr
+    assert stdout == "plan|config.yaml|--format|markdown|--detailed-exitcode|\n"
+    assert values["exit-code"] == "2"
+
+    done, values, _ = run_action_script(tmp_path, "", "0", 2)
+    assert done.returncode == 2
+    assert "::error::zdops plan exited with 2" in done.stdout
+    assert values["exit-code"] == "2"
+
+    done, _, stdout = run_action_script(tmp_path, "", "0", 0)
+    assert done.returncode == 0 and stdout == "plan|\n"
 
 
 def test_pre_commit_hook() -> None:

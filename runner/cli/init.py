@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import click
 
 
 @click.command("init")
-@click.argument("directory", required=False, default=".", type=click.Path(file_okay=False))
+@click.argument("directory", required=False, default=".", type=click.Path())
 @click.option("--age", "recipients", multiple=True, metavar="RECIPIENT",
-              help="Encrypt keys for this age public key (repeatable). Without it, a new key is "
-                   "made and appended to your sops key file.")
+              help="Encrypt keys for this age public key (repeatable, or comma-separated). "
+                   "Without it, a new key is made and appended to your sops key file.")
 @click.option("--subdomain", default=None, help="The Zendesk account, e.g. acme.")
 @click.option("--url", default=None,
               help="A base URL instead of a subdomain, e.g. http://127.0.0.1:8765 (the sandbox).")
@@ -34,16 +35,18 @@ def init(directory: str, recipients: tuple[str, ...], subdomain: str | None, url
         how = "created" if result.new_key.created_file else "appended to"
         click.echo(f"\nnew age key {result.new_key.recipient}: private half {how} "
                    f"{result.new_key.path} (mode 0600)")
-        click.echo("  Back it up now (a password manager): without it nobody can decrypt the "
-                   "tokens, and a lost key means adding every token again.")
-        click.echo("  Never commit it. For CI, store the file's AGE-SECRET-KEY-1... line as the "
-                   "repository secret SOPS_AGE_KEY.")
+        click.echo("  Back it up now: copy the file's last AGE-SECRET-KEY-1... line (the one "
+                   "under this public key) into a password manager. Without it nobody can "
+                   "decrypt the tokens, and a lost key means adding every token again.")
+        click.echo("  Never commit it. For CI, make a separate key (see the README) and store it "
+                   "as the repository secret SOPS_AGE_KEY.")
     click.echo("\nnext:")
     step = 1
     if result.placeholder_subdomain:
         click.echo(f"  {step}. set zendesk.subdomain in {result.config} to your account")
         step += 1
-    config = "" if result.config == Path(".") / "config.yaml" else f" {result.config}"
+    # quoted, so that the printed commands can be pasted as they are
+    config = "" if result.config == Path("config.yaml") else f" {shlex.quote(str(result.config))}"
     click.echo(f"  {step}. zdops tokens add automation-bot --email BOT@EXAMPLE.COM --primary"
                f"{config}")
     click.echo(f"  {step + 1}. zdops validate{config} && zdops plan{config}")
