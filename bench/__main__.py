@@ -9,9 +9,9 @@
 Each suite is one script in this directory, run in its own interpreter (so one suite's memory,
 imports and threads do not colour the next) with the arguments listed in SUITES. The report
 starts with the machine and the exact command, then one row per suite (exit code, wall and
-CPU seconds of the child), then each suite's own table as it printed it. Timing assertions
-live nowhere: the exit code says whether a script ran, not whether it was fast enough, except
-where a script itself checks a stated target (validate_startup).
+CPU seconds of the child), then each suite's own table as it printed it. With --quick (the CI
+smoke run) the exit code says whether a script ran and its figures add up, never whether it
+was fast enough; a full run of validate_startup also fails on a missed time target.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ SUITES: dict[str, Suite] = {
     "validate_startup": Suite(
         "validate_startup.py",
         "`zdops validate` as a whole process (pre-commit budget)",
-        full=("--runs", "15"),
+        full=("--runs", "15", "--strict"),
         quick=("--runs", "5"),
     ),
     "query_filter": Suite(

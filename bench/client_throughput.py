@@ -6,7 +6,8 @@
 Scenarios: no limit (the client's own overhead over real HTTP on 127.0.0.1); an emulated
 account limit (the client should reach it, not exceed it: few or no 429s); and injected faults
 (5xx and dropped connections, to show the retry share). One client, one connection pool, reads
-of single tickets in a loop, as a plan's re-reads do.
+of single tickets in a loop, as a plan's re-reads do. `requests` and `retries` are the client's
+own counters; `sandbox saw` is the sandbox's request counter, which must agree with them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from runner.zendesk import Credentials, ZendeskClient
 class Row:
     scenario: str
     requests: int
+    served: int  # requests the sandbox counted (dropped connections included)
     seconds: float
     rate_limited: int
     retries: int
@@ -41,6 +43,7 @@ class Row:
 def run(scenario: str, *, tickets: int, reads: int | None, seconds: float | None,
         rate_limit: int | None = None, faults: str | None = None) -> Row:
     sandbox = Sandbox(tickets=tickets, seed=1, rate_limit=rate_limit, faults=faults)
+    sandbox.reset_stats()
     with serve(sandbox) as server:
         bot = sandbox.bot
         credentials = Credentials("oauth", bot["email"],
@@ -57,8 +60,9 @@ def run(scenario: str, *, tickets: int, reads: int | None, seconds: float | None
                 done += 1
             elapsed = time.monotonic() - started
             stats = client.stats
-            return Row(scenario, stats.requests, elapsed, stats.rate_limited, stats.retries,
-                       stats.paced)
+            served = int(sandbox.stats()["requests"])
+            return Row(scenario, stats.requests, served, elapsed, stats.rate_limited,
+                       stats.retries, stats.paced)
 
 
 def main() -> None:
@@ -75,10 +79,11 @@ def main() -> None:
         run("faults 500:5%,drop:2%", tickets=200, reads=reads, seconds=None,
             faults="500:0.05,drop:0.02"),
     ]
-    print(f"{'scenario':<24}{'requests':>9}{'seconds':>9}{'req/s':>9}{'req/min':>9}"
-          f"{'429s':>6}{'retries':>9}{'retry %':>9}{'paced s':>9}")
+    print(f"{'scenario':<24}{'requests':>9}{'sandbox saw':>12}{'seconds':>9}{'req/s':>9}"
+          f"{'req/min':>9}{'429s':>6}{'retries':>9}{'retry %':>9}{'paced s':>9}")
     for row in rows:
-        print(f"{row.scenario:<24}{row.requests:>9}{row.seconds:>9.1f}{row.per_second:>9.1f}"
+        print(f"{row.scenario:<24}{row.requests:>9}{row.served:>12}{row.seconds:>9.1f}"
+              f"{row.per_second:>9.1f}"
               f"{row.per_second * 60:>9.0f}{row.rate_limited:>6}{row.retries:>9}"
               f"{row.retry_share * 100:>8.1f}%{row.paced:>9.1f}")
 

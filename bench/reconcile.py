@@ -3,6 +3,7 @@
     python bench/reconcile.py --quick    # small sizes, seconds: the CI smoke run
     python bench/reconcile.py --only calls,wall,cpu    # full sizes: ~15 minutes on 2 cores
     python bench/reconcile.py --only memory --memory-read 20000,100000,200000
+    python bench/reconcile.py --only calls --calls 20000:25%   # one medium case
 
 Every figure comes from the real code path: a config encrypted by the real sops (age key made
 here, tokens minted by the sandbox), `runner.engine.run.open_run` -> `Run.plan()` ->
@@ -11,9 +12,11 @@ child process for memory. The sandbox always runs as its own process (`zdops san
 CPU and memory never count as ours; its request counters are read from `/_sandbox/stats`.
 
 (a) calls: the requests of one reconcile (reads N tickets, changes C) by endpoint, next to
-    the minimum: one search-export page per 1,000 tickets read (per rule), one update_many
-    per 100 changed tickets, one poll per job, and one each of users/me, groups and
-    ticket_fields when the run needs them (groups and fields only when a rule names one).
+    the minimum (bench/minimum.py): one search-export page per 1,000 tickets read (per rule),
+    one update_many per 100 changed tickets, one job_statuses/show_many per wave of 30 jobs,
+    and one each of users/me, groups and ticket_fields when the run needs them (groups and
+    fields only when a rule names one). A run below that minimum stops the script: the
+    formula would be wrong.
 (b) wall: the same under an emulated 700 requests/minute account limit, next to the bound
     that limit sets (calls / 700 per minute). The sandbox's window is fixed (it starts with
     the first request and allows the whole minute's quota at once), so a run can finish
@@ -45,13 +48,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.* when run as a script
+from bench.minimum import check_not_below, minimum_calls
+
 NOW = "2026-01-15T12:00:00Z"
 # Of the sandbox's seeded tickets, this share is not closed (measured on seed 1): a rule
 # without a query reads that many, so the account is seeded with N / OPEN_SHARE tickets.
 OPEN_SHARE = 0.777
 RATE_LIMIT = 700
-EXPORT_PAGE = 1000
-UPDATE_BATCH = 100
 CONSTANT_CALLS = ("GET /api/v2/users/me", "GET /api/v2/groups", "GET /api/v2/ticket_fields")
 
 # Which share of the open tickets a rule changes, by tag and priority (seed 1).
@@ -173,7 +177,10 @@ def recipient_of(key_file: Path) -> str:
 
 def touch_rule(name: str, selector: tuple[str, ...], query: str = "") -> str:
     """A rule that tags what `selector` picks, once (it skips what it already tagged)."""
-    lines = [f"  - name: {name}", "    when:", f"      query: {json.dumps(query)}", "      all:"]
+    lines = [f"  - name: {name}", "    when:"]
+    if query:  # no query: the rule reads every open ticket (an empty one is an error)
+        lines.append(f"      query: {json.dumps(query)}")
+    lines.append("      all:")
     lines += [f"        - {condition}" for condition in selector]
     lines += [f"        - {{field: tags, operator: not_includes, value: {name}}}",
               "    actions:", f"      tags: {{add: [{name}]}}"]
@@ -200,12 +207,10 @@ class Reconcile:
         return sum(self.calls.values())
 
     def minimum(self, reads_per_rule: Mapping[str, int]) -> int:
-        pages = sum(max(1, math.ceil(n / EXPORT_PAGE)) for n in reads_per_rule.values())
-        jobs = math.ceil(self.changed / UPDATE_BATCH)
         # one call to each look-up endpoint the run needed at all (groups and fields only
         # when a rule names one)
-        constants = sum(1 for name in CONSTANT_CALLS if self.calls.get(name))
-        return pages + 2 * jobs + constants
+        lookups = sum(1 for name in CONSTANT_CALLS if self.calls.get(name))
+        return minimum_calls(reads_per_rule.values(), self.changed, lookups)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -288,7 +293,9 @@ def run_calls(workdir: Path, key_file: Path, label: str, read: int, share: str,
         folder = workdir / label.replace(" ", "-").replace("/", "-")
         config = write_config(folder, served, recipient_of(key_file), rules)
         result, reads = reconcile(config, served, budget=tickets)
-    return CallsRow(label, result, result.minimum(reads))
+    minimum = result.minimum(reads)
+    check_not_below(label, result.total, minimum)
+    return CallsRow(label, result, minimum)
 
 
 # --- (c): planning CPU for many tickets and rules ----------------------------------------------
@@ -356,26 +363,27 @@ def run_memory(workdir: Path, key_file: Path, read: int) -> MemoryRow:
         config = write_config(workdir / f"memory-{read}", served, recipient_of(key_file),
                               "rules:\n" + touch_rule("bench-touched", CHANGE_SELECTORS["1%"]))
         report = workdir / f"memory-{read}-report.json"
+        output = workdir / f"memory-{read}-output.txt"
         served.reset_stats()
         argv = [sys.executable, "-m", "runner", "apply", str(config), "--yes",
                 "--max-changes", str(tickets), "--limit-override", str(tickets),
                 "--report", str(report)]
         started = time.perf_counter()
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE)
-        # wait4 gives this child's own rusage (its sops child included, which is far smaller)
-        _, status, usage = os.wait4(child.pid, 0)
+        # files, not pipes: a pipe nobody reads while the child runs would block it
+        with output.open("wb") as out:
+            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT)
+            # wait4 gives this child's own rusage (its sops child included, far smaller)
+            _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
         child.returncode = code
-        stderr = child.stderr.read().decode() if child.stderr else ""
+        text = output.read_text(encoding="utf-8", errors="replace")
         if code != 0:
-            raise RuntimeError(f"zdops apply exited {code}: {stderr[-2000:]}")
-        stats = served.stats()["by_endpoint"]
+            raise RuntimeError(f"zdops apply exited {code}: {text[-2000:]}")
     data = json.loads(report.read_text())
-    pages = stats.get("GET /api/v2/search/export", {}).get("total", 0)
     return MemoryRow(
-        read=_read_estimate(pages, tickets),
+        read=tickets_read(text),
         changed=len(data["tickets"]),
         applied=data["counts"]["applied"],
         wall_s=wall,
@@ -385,10 +393,18 @@ def run_memory(workdir: Path, key_file: Path, read: int) -> MemoryRow:
     )
 
 
-def _read_estimate(pages: int, tickets: int) -> int:
-    # The child does not tell us how many tickets it read; the export pages do, to within one
-    # page, and the seeded open share bounds it.
-    return min(pages * EXPORT_PAGE, round(tickets * OPEN_SHARE))
+# The plan's rule line: `rule NAME — C of M matching tickets change (R read)`, the read part
+# only when the rule's conditions dropped some of what its search returned.
+RULE_LINE = re.compile(r"^rule \S+ — [\d,]+ of ([\d,]+) matching tickets change"
+                       r"(?: \(([\d,]+) read\))?", re.MULTILINE)
+
+
+def tickets_read(plan_text: str) -> int:
+    """How many tickets the plan says its rules read, from the child's own output."""
+    found = RULE_LINE.findall(plan_text)
+    if not found:
+        raise RuntimeError(f"no rule line in zdops apply's output: {plan_text[:2000]}")
+    return sum(int((read or matched).replace(",", "")) for matched, read in found)
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -433,8 +449,17 @@ def main() -> int:
                         help="tickets read by the memory part (default 1,000,000; the sandbox "
                         "serves an export page of a 1.29M-ticket account in ~11 s, so that "
                         "size takes hours there)")
+    parser.add_argument("--calls", default=None, metavar="READ:SHARE[,...]",
+                        help="tickets read and share changing of the calls part, e.g. "
+                        f"20000:25% (shares: {', '.join(CHANGE_SELECTORS)})")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
+    if args.calls:
+        try:
+            cases = tuple(_calls_case(item) for item in args.calls.split(","))
+        except ValueError as error:
+            parser.error(f"--calls: {error}")
+        sizes = replace(sizes, calls=cases)
     if args.memory_read:
         reads = tuple(int(n.replace("_", "")) for n in args.memory_read.split(","))
         sizes = replace(sizes, memory_read=reads)
@@ -482,6 +507,14 @@ def main() -> int:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"\nbench process: max RSS {usage.ru_maxrss / 1024:.0f} MB")
     return 0
+
+
+def _calls_case(item: str) -> tuple[int, str]:
+    read, _, share = item.strip().partition(":")
+    if share not in CHANGE_SELECTORS or not read.replace("_", "").isdigit():
+        raise ValueError(f"{item!r} is not READ:SHARE with SHARE one of "
+                         f"{', '.join(CHANGE_SELECTORS)}")
+    return int(read.replace("_", "")), share
 
 
 def _print_other(rows: list[CallsRow]) -> None:

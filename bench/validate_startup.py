@@ -1,10 +1,12 @@
 """Wall time of `zdops validate config.example.yaml` as a whole process (pre-commit hook budget).
 
-    python bench/validate_startup.py [--runs N]
+    python bench/validate_startup.py [--runs N] [--strict]
 
 Target: median under 0.5 s on a 2-core machine, interpreter start included. Prints the
 median, min and max, and the slowest imports (from `python -X importtime`) so that a heavy
-import creeping into the validate path shows up here.
+import creeping into the validate path shows up here. A heavy import always fails the run (it
+does not depend on the machine's load); a missed time target fails it only with --strict, so
+that the CI smoke run on a busy shared runner asserts no timing.
 """
 
 from __future__ import annotations
@@ -50,13 +52,18 @@ def imports() -> list[tuple[int, int, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--target", type=float, default=TARGET_SECONDS, metavar="SECONDS",
+                        help=f"median wall time to stay under (default {TARGET_SECONDS})")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 1 when the median misses the target")
     args = parser.parse_args()
-    times = wall_times(args.runs)
+    times = wall_times(max(1, args.runs))
     median = statistics.median(times)
+    verdict = "met" if median < args.target else "MISSED"
     print(
         f"zdops validate config.example.yaml: median {median * 1000:.0f} ms "
-        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}; n={args.runs}; "
-        f"target {TARGET_SECONDS * 1000:.0f} ms)"
+        f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}; n={len(times)}; "
+        f"target {args.target * 1000:.0f} ms: {verdict})"
     )
     bare = []
     for _ in range(5):
@@ -73,7 +80,7 @@ def main() -> int:
     if forbidden:
         print(f"heavy imports on the validate path: {', '.join(forbidden)}")
         return 1
-    return 0 if median < TARGET_SECONDS else 1
+    return 1 if args.strict and verdict == "MISSED" else 0
 
 
 if __name__ == "__main__":

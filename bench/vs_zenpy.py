@@ -15,8 +15,10 @@ os.wait4 on that child, sops included for zdops):
 - careful zenpy: search export, update_many in 100s, job polling (bench/zenpy_jobs.py careful).
 
 After each run every target ticket is checked in the sandbox, so a way that skipped work cannot
-look fast. API calls are the sandbox's own count. The theoretical minimum is one search-export
-page per 1,000 tickets, one update_many per 100, and one job_statuses/show_many per 30 jobs; the
+look fast. API calls are the sandbox's own count. The theoretical minimum (bench/minimum.py)
+is one search-export page per 1,000 tickets, one update_many per 100, and one
+job_statuses/show_many per wave of 30 jobs (no look-ups: the job needs none; zdops also reads
+users/me); a way measured below it stops the script, since the formula would be wrong. The
 rate-limit bound is that many calls at the account's steady rate (calls / --rpm per minute), and
 the floor what the sandbox's fixed window (the whole minute's quota at once) really imposes.
 A way whose own calls would take longer than --max-minutes at the limit is not run; its row says
@@ -36,6 +38,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.* when run as a script
+from bench.minimum import check_not_below, minimum_calls
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -64,18 +69,12 @@ class Run:
     note: str = ""
 
 
-def minimum_calls(changing: int) -> int:
-    pages = max(1, math.ceil(changing / 1000))
-    jobs = math.ceil(changing / 100)
-    return pages + jobs + math.ceil(jobs / 30)
-
-
 def expected_calls(way: str, changing: int) -> int:
     """A way's calls before running it, to cut runs the rate limit would make too long."""
     if way == "plain":
         # search pages of 100 (export pages of 100 past 1,000 results), one PUT per ticket
         return max(1, math.ceil(changing / 100)) + changing + (1 if changing > 1000 else 0)
-    return minimum_calls(changing) + math.ceil(changing / 100) + 2  # polls, users/me
+    return minimum_calls([changing], changing) + math.ceil(changing / 100) + 2  # polls, users/me
 
 
 def limit_seconds(calls: int, rpm: int) -> float:
@@ -168,6 +167,8 @@ def run_way(run: Run, args: argparse.Namespace, workdir: Path) -> None:
             code, run.wall, run.cpu, run.peak_mb = child(argv, env, log)
             stats = sandbox.stats()
             run.calls = stats["requests"]
+            check_not_below(f"{run.way} at {run.tickets} x {run.share:.0%}", run.calls,
+                            minimum_calls([len(due)], len(due)))
             refused = stats["by_status"].get("429", 0)
             if refused:
                 run.note = f"{refused} of the calls answered 429"
@@ -218,7 +219,7 @@ def report(runs: list[Run], args: argparse.Namespace) -> str:
     for (tickets, share), ways in cases.items():
         z, p, c = (ways.get(w) for w in WAYS)
         changing = next(iter(ways.values())).changing
-        least = minimum_calls(changing)
+        least = minimum_calls([changing], changing)
         zc, cc = (r.calls if r else None for r in (z, c))
         zw, pw, cw = (r.wall if r else None for r in (z, p, c))
         plain_calls = ratio(zc, p.calls) if p and p.calls is not None else (
@@ -284,5 +285,4 @@ def _changing(tickets: int, share: float, seed: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -4,16 +4,19 @@ The sandbox answers with 5xx, drops connections, loses answers to writes it appl
 jobs whose items sometimes fail, refuses bursts with 429 (a short rate-limit window that a busy
 agent shares with zdops), and a human agent works the same tickets meanwhile: the sandbox's own
 background agent adds internal notes to tickets zdops just read (stale stamps), and a second
-agent here claims tickets over HTTP (priority urgent + tag agent-claimed), which takes them out
-of every rule. `zdops apply --yes --report R.json` runs round after round until a plan shows
-nothing left, and then everything is checked against the sandbox's own records (tickets and
-audits), never against zdops' word alone:
+agent here claims tickets over HTTP (priority urgent + tag agent-claimed) once zdops has read
+them, which takes them out of every rule. `zdops apply --yes --report R.json` runs round after
+round until a plan shows nothing left, and then everything is checked against the sandbox's own
+records (tickets and audits), never against zdops' word alone:
 
 - every change the rules intend (computed here from the sandbox's initial data) is present;
 - no comment zdops wrote appears twice on any ticket;
-- no agent claim was overwritten (the audits say which tickets the agent claimed);
-- every failed or unknown ticket is in the report, with its error;
-- each exit code told the truth (1 iff the report has failed/unknown tickets or a stop error);
+- no agent claim was overwritten (the audits say which tickets the agent claimed), and zdops
+  wrote nothing to a ticket after the agent claimed it;
+- every failed or unknown ticket is in the report, with its error (failed job items too, with
+  their job); a ticket skipped as stale is one the agent really took out of the rules;
+- each exit code told the truth (1 iff the report has failed/unknown tickets or a stop error),
+  and a round whose plan failed changed nothing;
 - each report accounts for exactly the tickets its plan listed, once each.
 
 CI runs a small account; by hand, `ZDOPS_CHAOS_TICKETS=5000 pytest -m chaos tests/test_chaos.py`
@@ -51,7 +54,7 @@ SEED = int(os.environ.get("ZDOPS_CHAOS_SEED", "7"))
 MAX_ROUNDS = 8
 # Every fault the sandbox knows, at rates that hit a few hundred tickets many times over.
 FAULTS = (
-    "500:0.03,502:0.01,503:0.02,drop:0.03,lost:0.08,latency:1+-1,"
+    "500:0.03,502:0.01,503:0.02,drop:0.05,lost:0.12,latency:1+-1,"
     "slowjobs:0.2,jobfail:0.15,agent:0.1"
 )
 # A short account window (requests per RATE_WINDOW_S) that the claiming agent shares with zdops:
@@ -61,6 +64,7 @@ RATE_WINDOW_S = 1.0
 AGENT_CLAIMS = max(10, TICKETS // 15)
 BROWSE_READS = 3
 CLAIM_TAG = "agent-claimed"
+EXPORT_ENDPOINT = "GET /api/v2/search/export"
 
 PUBLIC_BODY = "We received your refund request #{id}."
 NOTE_BODY = "Refund noted by note-refunds on #{id}."
@@ -128,8 +132,12 @@ def intent_of(sb: Sandbox) -> Intent:
 class ClaimingAgent(threading.Thread):
     """A human agent who claims tickets the rules want, over HTTP, while zdops runs.
 
-    Claims go through the same faulty front door as zdops (so some are refused, dropped or lost
-    after being applied); what really happened is read back from the audits afterwards.
+    The agent starts once zdops has read a first page of its selection, so that its claims land
+    between zdops' read and zdops' write (the edits zdops must not overwrite): half of them after
+    a glance at the ticket, the rest after browsing it (reads that eat the shared rate budget,
+    so zdops meets 429 bursts). Claims go through the same faulty front door as zdops (so some are
+    refused, dropped or lost after being applied); what really happened is read back from the
+    audits afterwards.
     """
 
     def __init__(self, served: ServedSandbox, pool: list[int], claims: int) -> None:
@@ -139,33 +147,58 @@ class ClaimingAgent(threading.Thread):
         self.stop = threading.Event()
         self.headers = {"Authorization": served.auth_header(served.agent["email"])}
         self.url = served.url
+        self.sb = served.sb
 
     def run(self) -> None:
+        if not self._wait_for_zdops_reads():
+            return
+        quick = len(self.plan) // 2
         with httpx.Client(base_url=self.url, headers=self.headers, timeout=5) as client:
-            for ticket_id in self.plan:
+            for position, ticket_id in enumerate(self.plan):
                 if self.stop.wait(0.02):
                     return
-                body = {"ticket": {"priority": "urgent", "additional_tags": [CLAIM_TAG]}}
                 try:
-                    # an agent looks before claiming: reads that eat the shared rate budget
-                    for _ in range(BROWSE_READS):
+                    for _ in range(1 if position < quick else BROWSE_READS):
                         client.get(f"/api/v2/tickets/{ticket_id}.json")
-                    client.put(f"/api/v2/tickets/{ticket_id}.json", json=body)
+                    self._claim(client, ticket_id)
                 except httpx.HTTPError:
                     pass  # a dropped or lost claim: the audits tell whether it landed
 
+    def _wait_for_zdops_reads(self) -> bool:
+        while not self.stop.wait(0.01):
+            if self.sb.stats()["by_endpoint"].get(EXPORT_ENDPOINT, {}).get("total"):
+                return True
+        return False
 
-def claimed_by_agent(sb: Sandbox, agent_id: int) -> set[int]:
-    """Tickets whose audits show the agent setting priority urgent (what ClaimingAgent does)."""
-    claimed = set()
+    def _claim(self, client: httpx.Client, ticket_id: int) -> None:
+        body = {"ticket": {"priority": "urgent", "additional_tags": [CLAIM_TAG]}}
+        for _ in range(3):
+            answer = client.put(f"/api/v2/tickets/{ticket_id}.json", json=body)
+            if answer.status_code != 429:
+                return
+            # a person waits and clicks again
+            if self.stop.wait(min(float(answer.headers.get("Retry-After", "1")), 2.0)):
+                return
+
+
+def claimed_by_agent(sb: Sandbox, agent_id: int) -> dict[int, int]:
+    """Tickets whose audits show the agent setting priority urgent (what ClaimingAgent does),
+    with the position of that first claim among the ticket's audits."""
+    claimed: dict[int, int] = {}
     for ticket_id in range(1, sb.ticket_count + 1):
-        for audit in sb.audits(ticket_id)[1:]:
-            if audit["author_id"] != agent_id:
+        for position, audit in enumerate(sb.audits(ticket_id)):
+            if position == 0 or audit["author_id"] != agent_id:
                 continue
             if any(e["type"] == "Change" and e.get("field_name") == "priority"
                    and e.get("value") == "urgent" for e in audit["events"]):
-                claimed.add(ticket_id)
+                claimed.setdefault(ticket_id, position)
     return claimed
+
+
+def bot_audits(sb: Sandbox, bot_id: int) -> int:
+    """How many changes zdops (the bot) has made, all tickets together."""
+    return sum(1 for ticket_id in range(1, sb.ticket_count + 1)
+               for audit in sb.audits(ticket_id)[1:] if audit["author_id"] == bot_id)
 
 
 @dataclass
@@ -223,6 +256,9 @@ def check_round(sb: Sandbox, r: Round) -> None:
     for t in tickets:
         if t["outcome"] in FAILING:
             assert t["error"] and t["message"], f"{where}: #{t['ticket_id']} failed silently: {t}"
+    # a ticket is only left unsent when the run says why it stopped
+    if counts["not-attempted"]:
+        assert r.report["error"] or r.report["interrupted"], (where, r.report["counts"])
     failing = sum(counts[o] for o in FAILING)
     # the exit code tells the truth: 1 iff something failed, is unknown, or the run stopped
     expected = 1 if failing or r.report["error"] else 0
@@ -232,14 +268,16 @@ def check_round(sb: Sandbox, r: Round) -> None:
         assert f"{failing} of {len(tickets)} changes failed" in r.result.stderr, where
         for t in [t for t in tickets if t["outcome"] not in ("applied", "not-attempted")][:20]:
             assert f"#{t['ticket_id']} {t['outcome']}" in r.result.stderr, where
-    # an `applied` ticket really carries the rule's tags (nobody here removes tags)
+    # an `applied` ticket really carries the rule's tags (nobody here removes tags), and so
+    # does one reported `unchanged` (someone else made the change, says zdops)
+    wanted = {"route-billing": "billing-routed", "answer-refunds": "refund-answered",
+              "note-refunds": "refund-noted"}
     for t in tickets:
-        if t["outcome"] == "applied":
+        if t["outcome"] in ("applied", "unchanged"):
             tags = set(sb.ticket(t["ticket_id"])["tags"])
-            wanted = {"route-billing": "billing-routed", "answer-refunds": "refund-answered",
-                      "note-refunds": "refund-noted"}
             for rule in t["rules"]:
-                assert wanted[rule] in tags, f"{where}: #{t['ticket_id']} applied without {rule}"
+                assert wanted[rule] in tags, (
+                    f"{where}: #{t['ticket_id']} {t['outcome']} without {rule}")
 
 
 def bot_comments(sb: Sandbox, ticket_id: int, bot_id: int) -> Counter[tuple[str, bool]]:
@@ -288,9 +326,15 @@ def test_apply_until_converged_under_chaos(
             if number == 3:
                 agent.stop.set()  # the agent goes home; the rest must converge
                 agent.join(30)
+            sb.wait_for_jobs()
+            written_before = bot_audits(sb, bot_id)
             r = apply_round(config, tmp_path, number)
             rounds.append(r)
             check_round(sb, r)
+            if r.report is None:
+                sb.wait_for_jobs()
+                assert bot_audits(sb, bot_id) == written_before, (
+                    f"round {number}: the plan failed, yet zdops changed tickets")
             if r.report is not None and not r.planned and number > 2:
                 assert "Nothing to apply" in r.result.stdout
                 break
@@ -315,12 +359,18 @@ def test_apply_until_converged_under_chaos(
         assert fired.get(kind, 0) > 0, (kind, fired)
     assert stats["by_status"].get("429", 0) > 0, stats["by_status"]
     # and some tickets took the long way: a failure, a collision, a re-check after a 409
-    detours = [t for r in rounds if r.report for t in r.report["tickets"]
-               if t["outcome"] != "applied" or t["message"]]
+    outcomes = [t for r in rounds if r.report for t in r.report["tickets"]]
+    detours = [t for t in outcomes if t["outcome"] != "applied" or t["message"]]
     assert detours, history
+    # failed job items (jobfail) were met and reported with the ticket and the job
+    assert any(t["outcome"] == "failed" and t["job_id"] for t in outcomes), history
 
     claimed = claimed_by_agent(sb, agent_id)
     assert claimed, "the agent's claims never landed"
+    # the background agent only adds notes, which change nothing a rule looks at: a ticket
+    # skipped as stale must be one the claiming agent took out of the rules
+    stale = {t["ticket_id"] for t in outcomes if t["outcome"] == "skipped-stale"}
+    assert stale <= set(claimed), sorted(stale - set(claimed))
     for ticket_id in range(1, sb.ticket_count + 1):
         ticket = sb.ticket(ticket_id)
         where = f"#{ticket_id}"
@@ -331,6 +381,11 @@ def test_apply_until_converged_under_chaos(
             # the agent's edit stands: no rule may set priority once the ticket is claimed
             assert ticket["priority"] == "urgent", (where, ticket["priority"])
             assert CLAIM_TAG in ticket["tags"], (where, ticket["tags"])
+            # and zdops wrote nothing after it: every plan made before the claim was stale
+            # by then (safe_update), and every plan made after it no longer selects the ticket
+            audits = sb.audits(ticket_id)
+            late = [a["id"] for a in audits[claimed[ticket_id] + 1:] if a["author_id"] == bot_id]
+            assert not late, (where, "zdops wrote after the agent's claim", late)
             continue
         # every intended change is present on the tickets the agent left alone
         if ticket_id in intent.billing:
