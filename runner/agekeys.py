@@ -47,6 +47,7 @@ class StoredKey:
     path: Path
     recipient: str
     created_file: bool  # False: appended to a key file that already existed
+    mode: int  # the file's permission bits after writing (an existing file keeps its own)
 
 
 def default_key_file(env: Mapping[str, str] | None = None) -> Path:
@@ -123,11 +124,11 @@ def _generate_with_keygen() -> NewKey:
 
 def append_identity(path: Path, key: NewKey) -> StoredKey:
     """Append `key` to the key file at `path` (created 0600, in a 0700 directory if new)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     created = not path.exists()
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     block = f"# created: {stamp} by zdops\n# public key: {key.recipient}\n"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     except OSError as error:
         raise ZdopsError(f"cannot write the age key file {path}: {error.strerror or error}.",
@@ -137,5 +138,6 @@ def append_identity(path: Path, key: NewKey) -> StoredKey:
         if not created and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
             out.write("\n")
         out.write(block + key.identity.reveal() + "\n")
-    return StoredKey(path=path, recipient=key.recipient, created_file=created)
+    return StoredKey(path=path, recipient=key.recipient, created_file=created,
+                     mode=path.stat().st_mode & 0o777)
 

@@ -104,7 +104,8 @@ def _loop(
     out.step(2, "An age key for sops")
     key = agekeys.generate()
     stored = agekeys.append_identity(workdir / KEY_FILE, key)
-    out.say(f"New key {stored.recipient}; its private half is in {stored.path} (mode 0600).")
+    out.say(f"New key {stored.recipient}; its private half is in {stored.path} "
+            f"(mode {stored.mode:04o}).")
     out.say("In your own repository, `zdops init` makes one in ~/.config/sops/age/keys.txt.")
 
     out.step(3, "zdops init: config.yaml and .sops.yaml")

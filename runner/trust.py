@@ -62,7 +62,7 @@ def check_destination(
             return base_url
         raise _pin_error(f"zendesk.url is {url!r}", pinned)
 
-    if _is_loopback(host):
+    if is_loopback(host):
         return base_url
     if scheme == "https" and _is_zendesk_host(host) and _default_port(parts):
         return base_url
@@ -146,7 +146,8 @@ def _loopback_netloc(parts: SplitResult) -> str:
     return "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for a loopback address (127.0.0.0/8, ::1); a name such as localhost is not one."""
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:

@@ -126,13 +126,17 @@ def test_loopback_urls() -> None:
         "http://127.0.0.1:8765",
         "http://127.9.9.9",
         "http://[::1]:80",
-        "http://localhost",
         "https://zd.example.com",
     ):
         parse_config(config().replace("{subdomain: acme}", f"{{url: '{url}'}}"), "c.yaml")
     for url in ("http://10.0.0.1", "http://localhost.evil.com", "http://[::2]"):
         found = errors(config().replace("{subdomain: acme}", f"{{url: '{url}'}}"))
         assert found and found[0].startswith("plain http is only allowed to a loopback address")
+    # The run refuses a name (DNS decides where it goes), so validate must not pass it.
+    for url, address in (("http://localhost:8765", "http://127.0.0.1:8765"),
+                         ("http://app.localhost", "http://127.0.0.1")):
+        found = errors(config().replace("{subdomain: acme}", f"{{url: '{url}'}}"))
+        assert len(found) == 1 and "is a name" in found[0] and found[0].endswith(address), found
 
 
 def test_base_url() -> None:

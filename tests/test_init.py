@@ -68,6 +68,25 @@ def test_init_appends_to_an_existing_key_file(tmp_path: Path, sops_env: Path) ->
     assert "appended to" in out
 
 
+def test_init_reports_the_real_mode_of_a_key_file_it_appends_to(
+    tmp_path: Path, sops_env: Path
+) -> None:
+    key_file = tmp_path / "keys.txt"
+    key_file.write_text("AGE-SECRET-KEY-1OLDKEYKEPT\n")
+    key_file.chmod(0o644)
+    code, out = run("init", str(tmp_path / "repo"), "--key-file", str(key_file))
+    assert code == 0, out
+    assert f"{key_file} (mode 0644)" in out and "0600" not in out
+    assert f"other users can read it: chmod 600 {key_file}" in out
+
+
+def test_append_identity_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("mine\n")
+    with pytest.raises(ZdopsError, match="cannot write the age key file"):
+        agekeys.append_identity(tmp_path / "a-file" / "keys.txt", agekeys.generate())
+    assert (tmp_path / "a-file").read_text() == "mine\n"
+
+
 def test_init_for_given_recipients_makes_no_key(tmp_path: Path, sops_env: Path) -> None:
     first, second = new_recipient(), new_recipient()
     code, out = run("init", str(tmp_path), "--age", first, "--age", f" {second} ",

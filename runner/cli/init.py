@@ -34,7 +34,9 @@ def init(directory: str, recipients: tuple[str, ...], subdomain: str | None, url
     if result.new_key is not None:
         how = "created" if result.new_key.created_file else "appended to"
         click.echo(f"\nnew age key {result.new_key.recipient}: private half {how} "
-                   f"{result.new_key.path} (mode 0600)")
+                   f"{result.new_key.path} (mode {result.new_key.mode:04o})")
+        if result.new_key.mode & 0o077:
+            click.echo(f"  warning: other users can read it: chmod 600 {result.new_key.path}")
         click.echo("  Back it up now: copy the file's last AGE-SECRET-KEY-1... line (the one "
                    "under this public key) into a password manager. Without it nobody can "
                    "decrypt the tokens, and a lost key means adding every token again.")

@@ -7,7 +7,6 @@ of the file did parse (a broken rule does not hide a duplicate token name), so o
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import warnings
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ from runner.config.source import Path, Source
 from runner.config.templates import template_faults
 from runner.errors import Problem, QuerySyntaxError
 from runner.query import Query, parse
+from runner.trust import is_loopback
 
 API_TOKEN_WARNING = (
     "Zendesk turns API tokens off on 2027-04-30; switch to kind: oauth with an OAuth access "
@@ -88,21 +88,20 @@ def _check_zendesk(source: Source, parts: Parts) -> Iterator[Problem]:
     if url.scheme == "https":
         return
     host = url.hostname or ""
-    if not _is_loopback(host):
+    if host == "localhost" or host.endswith(".localhost"):
+        # The run refuses a name (runner.trust): validate must not pass what plan then refuses.
         yield source.problem(
             ("zendesk", "url"),
-            f"plain http is only allowed to a loopback address (127.0.0.1, ::1, localhost), "
+            f"plain http is only allowed to a loopback address, and {host!r} is a name that "
+            "DNS or the hosts file could send elsewhere: write the address, e.g. "
+            f"http://127.0.0.1{'' if url.port is None else f':{url.port}'}",
+        )
+    elif not is_loopback(host):
+        yield source.problem(
+            ("zendesk", "url"),
+            f"plain http is only allowed to a loopback address (127.0.0.1, ::1), "
             f"not {host!r}: tokens would cross the network unencrypted; use https://",
         )
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _raw_names(source: Source, section: str) -> list[tuple[int, str]]:
