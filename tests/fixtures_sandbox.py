@@ -61,6 +61,10 @@ class ServedSandbox:
     def end_user(self) -> dict[str, Any]:
         return self.sb.end_user
 
+    @property
+    def suspended_agent(self) -> dict[str, Any]:
+        return self.sb.suspended_agent
+
     def credentials(self, email: str, kind: str = "oauth") -> str:
         return self.sb.credentials(email, kind)
 

@@ -101,6 +101,10 @@ def test_end_users_are_refused_agent_endpoints(sandbox: ServedSandbox) -> None:
         assert response.json() == forbidden
     own = client.get(f"/api/v2/users/{sandbox.end_user['id']}.json")
     assert own.status_code == 200
+    # another user, existing or not, is refused like any agent endpoint (not hidden as a 404)
+    for other in (sandbox.bot["id"], 999):
+        response = client.get(f"/api/v2/users/{other}.json")
+        assert (response.status_code, response.json()) == (403, forbidden)
 
 
 def test_light_agents_read_and_add_internal_notes_only(sandbox: ServedSandbox) -> None:

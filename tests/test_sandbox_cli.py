@@ -75,7 +75,7 @@ def test_cli_serves_what_it_prints_and_stops_cleanly_on_sigterm(
     served: tuple[subprocess.Popen[str], str, dict[str, tuple[str, str, str]]],
 ) -> None:
     process, url, creds = served
-    roles = ("admin", "bot", "agent", "light", "end-user")
+    roles = ("admin", "bot", "agent", "light", "end-user", "suspended")
     assert set(creds) == {f"{r}/{k}" for r in roles for k in ("oauth", "api_token")}
     email, _, key = creds["bot/oauth"]
     status, headers, body = get(url, "/api/v2/users/me.json", f"Bearer {key}")
@@ -92,12 +92,14 @@ def test_cli_serves_what_it_prints_and_stops_cleanly_on_sigterm(
         ("light", "/api/v2/tickets/1.json", 200),
         ("light", "/api/v2/incremental/tickets/cursor.json?start_time=0", 403),
         ("end-user", "/api/v2/tickets/1.json", 403),
+        ("suspended", "/api/v2/tickets/1.json", 403),
     ):
         email, _, key = creds[f"{role}/oauth"]
         status, _, body = get(url, path, f"Bearer {key}")
         assert status == expected, (role, path, body)
         status, _, body = get(url, "/api/v2/users/me.json", f"Bearer {key}")
         assert json.loads(body)["user"]["email"] == email
+        assert json.loads(body)["user"]["suspended"] is (role == "suspended")
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
 

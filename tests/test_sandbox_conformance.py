@@ -198,6 +198,9 @@ def test_write_endpoints_match_the_openapi_schemas(sandbox: ServedSandbox) -> No
     assert done["job_status"]["status"] == "completed"
     many = client.get("/api/v2/job_statuses/show_many.json", params={"ids": job_id}).json()
     conforms(many, "JobStatusesResponse")
+    listed = client.get("/api/v2/job_statuses.json").json()
+    conforms(listed, "JobStatusesResponse")
+    assert [j["id"] for j in listed["job_statuses"]] == [job_id]
     audits = client.get(f"/api/v2/tickets/{ticket_id}/audits.json").json()
     conforms(audits, "TicketAuditsResponseNoneCursor")
     cursor = client.get(f"/api/v2/tickets/{ticket_id}/audits.json", params={"page[size]": 1})

@@ -40,6 +40,8 @@ def test_ticket_distributions_are_realistic() -> None:
     statuses = Counter(t["status"] for t in tickets)
     assert set(statuses) == {"new", "open", "pending", "hold", "solved", "closed"}
     assert statuses["closed"] > 300 and statuses["new"] > 100
+    new_groups = Counter(t["group_id"] for t in tickets if t["status"] == "new")
+    assert len(new_groups) == 4  # triaged into each group, or into none yet
     priorities = Counter(t["priority"] for t in tickets)
     assert set(priorities) == {None, "low", "normal", "high", "urgent"}
     assert {None, "question", "incident", "problem", "task"} == {t["type"] for t in tickets}
@@ -50,6 +52,8 @@ def test_ticket_distributions_are_realistic() -> None:
         assert ticket["created_at"] <= ticket["updated_at"] <= "2026-01-15T12:00:00Z"
         if ticket["status"] in ("solved", "closed"):
             assert ticket["assignee_id"] is not None
+        if ticket["status"] == "new":  # assigning a new ticket opens it, in Zendesk
+            assert ticket["assignee_id"] is None
         if ticket["status"] == "closed":  # closed 28 days after being solved
             created_at = datetime.fromisoformat(ticket["created_at"])
             assert (datetime.fromisoformat(ticket["updated_at"]) - created_at).days >= 28

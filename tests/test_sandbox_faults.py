@@ -180,6 +180,36 @@ def test_account_rate_limit_headers_and_429(sandbox_factory: Any) -> None:
     assert refused.headers["ratelimit-remaining"] == "0"
 
 
+def test_rate_limit_headers_on_every_answer_without_an_emulated_limit(
+    sandbox: ServedSandbox,
+) -> None:
+    """Zendesk reports its limit on every answer; unset, the sandbox reports one never reached."""
+    bot = sandbox.client(sandbox.bot["email"])
+    answers = [
+        bot.get("/api/v2/users/me.json"),  # 200
+        sandbox.client().get("/api/v2/tickets/1.json"),  # 401
+        sandbox.client(sandbox.end_user["email"]).get("/api/v2/tickets/1.json"),  # 403
+        bot.get("/api/v2/widgets.json"),  # 404 InvalidEndpoint
+    ]
+    assert [a.status_code for a in answers] == [200, 401, 403, 404]
+    for count, answer in enumerate(answers, start=1):
+        assert answer.headers["x-rate-limit"] == "1000000"
+        assert answer.headers["x-rate-limit-remaining"] == str(1_000_000 - count)
+        assert answer.headers["ratelimit-limit"] == "1000000"
+        assert answer.headers["ratelimit-remaining"] == str(1_000_000 - count)
+        assert 0 < int(answer.headers["ratelimit-reset"]) <= 60
+
+
+def test_an_unemulated_limit_is_reported_but_never_enforced(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(plan_limit=2)
+    client = sandbox.client(sandbox.bot["email"])
+    answers = [client.get("/api/v2/users/me.json") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.headers["ratelimit-remaining"] for a in answers] == ["1", "0", "0", "0"]
+    assert {a.headers["x-rate-limit"] for a in answers} == {"2"}
+    assert "retry-after" not in answers[-1].headers
+
+
 def test_per_ticket_update_limit(sandbox_factory: Any) -> None:
     sandbox = sandbox_factory(ticket_update_limit=2)
     client = sandbox.client(sandbox.bot["email"])

@@ -231,3 +231,35 @@ def test_jobfail_fault_fails_items_reproducibly(sandbox_factory: Any) -> None:
             assert ("j" in sandbox.sb.ticket(result["id"])["tags"]) == result["success"]
         outcomes.append([r["success"] for r in results])
     assert outcomes[0] == outcomes[1]
+
+
+def test_job_statuses_list_is_cursor_paged_newest_first(sandbox: ServedSandbox) -> None:
+    client = sandbox.client(sandbox.bot["email"])
+    empty = client.get("/api/v2/job_statuses.json")
+    assert (empty.status_code, empty.json()) == (
+        200,
+        {
+            "job_statuses": [],
+            "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
+            "links": {"prev": None, "next": None},
+        },
+    )
+    ids = []
+    for tag in ("one", "two", "three"):
+        job = client.put(
+            "/api/v2/tickets/update_many.json",
+            params={"ids": "1"},
+            json={"ticket": {"additional_tags": [tag]}},
+        )
+        ids.append(job.json()["job_status"]["id"])
+    assert sandbox.sb.wait_for_jobs()
+    first = client.get("/api/v2/job_statuses.json", params={"page[size]": 2}).json()
+    assert [j["id"] for j in first["job_statuses"]] == [ids[2], ids[1]]
+    assert all(j["status"] in ("completed", "failed") for j in first["job_statuses"])
+    assert first["job_statuses"][0]["url"] == f"{sandbox.url}/api/v2/job_statuses/{ids[2]}.json"
+    assert first["meta"]["has_more"] is True
+    rest = client.get(first["links"]["next"]).json()
+    assert [j["id"] for j in rest["job_statuses"]] == [ids[0]]
+    assert rest["meta"]["has_more"] is False
+    refused = sandbox.client(sandbox.end_user["email"]).get("/api/v2/job_statuses.json")
+    assert refused.status_code == 403

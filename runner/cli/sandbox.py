@@ -63,7 +63,8 @@ def _fault_spec(ctx: click.Context, param: click.Parameter, value: str | None) -
     "rate_limit",
     type=click.IntRange(1),
     default=None,
-    help="Account rate limit in requests per minute (default: none).",
+    help="Enforce an account rate limit of RPM requests per minute, with 429s "
+    "(default: none; the rate-limit headers are still sent, reporting 1,000,000/min).",
 )
 @click.option(
     "--latency",
@@ -157,18 +158,20 @@ def _banner(emulator: object, url: str, tickets: int, seed: int) -> None:
     if faults:
         click.echo(f"faults  {faults}")
     click.echo("credentials (throwaway keys of this local emulator):")
-    # The light agent and the end-user are there to try the 403s Zendesk gives those roles.
+    # The light agent and the end-user are there to try the 403s Zendesk gives those roles,
+    # the suspended agent to see `zdops tokens verify` refuse an inactive user.
     people = (
         ("admin", emulator.admin),
         ("bot", emulator.bot),
         ("agent", emulator.agent),
         ("light", emulator.light_agent),
         ("end-user", emulator.end_user),
+        ("suspended", emulator.suspended_agent),
     )
     for role, user in people:
         for kind in ("oauth", "api_token"):
             key = emulator.credentials(user["email"], kind)
-            click.echo(f"  {role:<8} {user['email']:<26} {kind:<10} {key}")
+            click.echo(f"  {role:<9} {user['email']:<26} {kind:<10} {key}")
     click.echo(
         "  (as in Zendesk, an api_token works with any user's email: Basic EMAIL/token:KEY)"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runner.sandbox.models import User
 from runner.sandbox.paging import cursor_page, offset_page
 from runner.sandbox.replies import Reply, json_reply, not_found
 from runner.sandbox.request import Request, int_ids
@@ -26,11 +27,14 @@ def users_me(request: Request) -> Reply:
 
 def user_show(request: Request) -> Reply:
     caller = request.user()
-    user = request.sandbox.store.user(request.int_param("id"))
+    user_id = request.int_param("id")
+    if user_id != caller.id:
+        # end-users see only themselves: Zendesk refuses the rest with 403, whether or not
+        # the user exists (so nothing is learned from the difference)
+        caller = request.agent()
+    user = request.sandbox.store.user(user_id)
     if user is None:
         raise not_found()
-    if not caller.is_agent and user.id != caller.id:
-        raise not_found()  # end-users see only themselves; Zendesk hides the rest
     return json_reply(200, {"user": user_json(user, request.base_url)})
 
 
@@ -56,17 +60,26 @@ def users_search(request: Request) -> Reply:
     if external is not None:
         matches = []  # seeded users have no external ids
     else:
+        # role:X filters (repeated, they OR, as in Zendesk's search); the rest is the text
+        terms = text.split()
+        roles = {t[len("role:") :].casefold() for t in terms if t.casefold().startswith("role:")}
+        text = " ".join(t for t in terms if not t.casefold().startswith("role:"))
         if text.lower().startswith("email:"):
             text = text[len("email:") :]
         wanted = text.casefold()
         words = wanted.split()
 
-        def hit(name: str, email: str) -> bool:
+        def hit(user: User) -> bool:
+            if roles and user.role not in roles:
+                return False
+            if not words:
+                return bool(roles)
+            name, email = user.name, user.email
             if email.casefold() == wanted or name.casefold() == wanted:
                 return True
-            return bool(words) and all(name_matches(w, name, email) for w in words)
+            return all(name_matches(w, name, email) for w in words)
 
-        matches = [u for u in store.users if hit(u.name, u.email)]
+        matches = [u for u in store.users if hit(u)]
     page, meta = offset_page(
         matches,
         request.query,
@@ -127,6 +140,20 @@ def job_status_show(request: Request) -> Reply:
     if job is None:
         raise not_found()
     return json_reply(200, {"job_status": job_status_json(job, request.base_url)})
+
+
+def job_statuses_list(request: Request) -> Reply:
+    """Newest first (Zendesk sorts by completion, then creation; submission order is close)."""
+    request.agent()
+    jobs = request.sandbox.jobs.recent()
+    positions, meta = cursor_page(
+        [-number for number, _ in jobs],
+        request.query,
+        base_url=request.base_url,
+        path="/api/v2/job_statuses.json",
+    )
+    statuses = [job_status_json(jobs[p][1], request.base_url) for p in positions]
+    return json_reply(200, {"job_statuses": statuses, **meta})
 
 
 def job_statuses_show_many(request: Request) -> Reply:

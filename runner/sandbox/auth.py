@@ -6,6 +6,11 @@
 - `Basic base64("email:password")`: passwords are not enabled here, so this is a failed login,
   which Zendesk treats like no credentials (users/me answers the anonymous user).
 - `Bearer TOKEN`: an OAuth access token, bound to its user; unknown: 401 invalid_token.
+- A suspended user: zendesk-api.md records nothing about how Zendesk answers one, so the
+  sandbox picks the answer a client can explain: the credentials authenticate, `users/me`
+  answers 200 with `"suspended": true` (`active` stays true: Zendesk documents
+  `active: false` as a deleted user), and every agent endpoint answers 403 Forbidden. This
+  is the "inactive user" case of `zdops tokens verify`. Unconfirmed against a real account.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from runner.sandbox.clock import Clock
 from runner.sandbox.faults import Dice, Faults, parse_faults
 from runner.sandbox.jobs import Jobs
 from runner.sandbox.models import User
-from runner.sandbox.ratelimit import Window
+from runner.sandbox.ratelimit import DEFAULT_PLAN_LIMIT, Window
 from runner.sandbox.seed import seed_account
 from runner.sandbox.shapes import comment_event, iso, ticket_json, user_json
 from runner.sandbox.stats import Stats
@@ -33,9 +33,10 @@ class Sandbox:
     """A seeded Zendesk account served by `app` (a WSGI callable).
 
     `tickets`, `seed` and `now` fix the data; `rate_limit` is requests per minute for the
-    account (None: unlimited); `latency_ms` adds to every answer; `faults` is a spec string or
-    `Faults` (see runner.sandbox.faults); `ticket_update_limit` is Zendesk's 30 updates per
-    10 minutes per user per ticket.
+    account, enforced with 429s (None: not enforced, but every answer still carries Zendesk's
+    rate-limit headers, reporting `plan_limit`); `latency_ms` adds to every
+    answer; `faults` is a spec string or `Faults` (see runner.sandbox.faults);
+    `ticket_update_limit` is Zendesk's 30 updates per 10 minutes per user per ticket.
     """
 
     def __init__(
@@ -49,11 +50,14 @@ class Sandbox:
         *,
         domain: str = "example.com",
         ticket_update_limit: int = 30,
+        plan_limit: int = DEFAULT_PLAN_LIMIT,
     ) -> None:
         if tickets < 0:
             raise ValueError(f"tickets must be 0 or more, got {tickets}")
         if rate_limit is not None and rate_limit < 1:
             raise ValueError(f"rate_limit must be at least 1 request per minute, got {rate_limit}")
+        if plan_limit < 1:
+            raise ValueError(f"plan_limit must be at least 1 request per minute, got {plan_limit}")
         self.seed = seed
         self.clock = Clock(now)
         account = seed_account(seed, tickets, int(self.clock.start), domain)
@@ -68,6 +72,9 @@ class Sandbox:
         self.jobs = Jobs(self.store, self.dice, seed)
         self.stats_counter = Stats()
         self.rate_limit = Window(rate_limit, 60.0, self.clock) if rate_limit is not None else None
+        # Zendesk sends its rate-limit headers on every answer: without an emulated limit,
+        # this window counts requests for them and refuses none.
+        self.plan_window = Window(plan_limit, 60.0, self.clock)
         self.ticket_updates = Window(ticket_update_limit, 600.0, self.clock)
         self.incremental_limit = Window(10, 60.0, self.clock) if rate_limit is not None else None
         self.app = App(self)
@@ -99,6 +106,10 @@ class Sandbox:
     @property
     def light_agent(self) -> dict[str, Any]:
         return self._by_email("light")
+
+    @property
+    def suspended_agent(self) -> dict[str, Any]:
+        return self._by_email("suspended")
 
     @property
     def end_user(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ ROUTES: list[tuple[str, str, Callable[[Request], Reply]]] = [
     ("GET", "/api/v2/brands/{id}", orgs.brand_show),
     ("GET", "/api/v2/ticket_fields", account.ticket_fields_list),
     ("GET", "/api/v2/ticket_fields/{id}", account.ticket_field_show),
+    ("GET", "/api/v2/job_statuses", account.job_statuses_list),
     ("GET", "/api/v2/job_statuses/show_many", account.job_statuses_show_many),
     ("GET", "/api/v2/job_statuses/{id}", account.job_status_show),
     ("GET", "/api/v2/tickets", tickets.tickets_list),

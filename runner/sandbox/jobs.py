@@ -48,6 +48,7 @@ class Job:
     message: str | None = None
     results: list[dict[str, Any]] | None = None
     job_type: str = "bulk_update"
+    number: int = 0  # order of submission, for the list's newest-first order
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -128,7 +129,7 @@ class Jobs:
                 raise too_many_jobs(current)
             self._count += 1
             digest = hashlib.md5(f"{self._seed}:job:{self._count}".encode()).hexdigest()
-            job = Job(f"V3-{digest}", len(items), items, actor, client, ip)
+            job = Job(f"V3-{digest}", len(items), items, actor, client, ip, number=self._count)
             self._jobs[job.id] = job
             while len(self._jobs) > KEEP_JOBS:
                 oldest = next(iter(self._jobs.values()))
@@ -141,6 +142,11 @@ class Jobs:
                 self._thread.start()
             self._lock.notify()
             return job.as_dict(), MAX_IN_FLIGHT - len(current) - 1
+
+    def recent(self) -> list[tuple[int, dict[str, Any]]]:
+        """Every job still kept, newest first, each with its submission number."""
+        with self._lock:
+            return [(job.number, job.as_dict()) for job in reversed(self._jobs.values())]
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._lock:

@@ -38,6 +38,7 @@ class User:
     organization_id: int | None
     created: int
     default_group_id: int | None = None
+    suspended: bool = False  # can still authenticate; see runner.sandbox.auth
 
     @property
     def is_agent(self) -> bool:
@@ -49,7 +50,7 @@ class User:
 
     @property
     def can_edit_tickets(self) -> bool:
-        return self.is_agent and not self.is_light_agent
+        return self.is_agent and not self.is_light_agent and not self.suspended
 
 
 @dataclass(frozen=True)

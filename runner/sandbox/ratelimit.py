@@ -12,6 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 ACCOUNT_LIMIT_BODY = "Number of allowed API requests per minute exceeded"
+# What the headers report when no limit is emulated. Zendesk sends them on every answer, so the
+# sandbox does too; but they must not claim a limit that is not enforced (a client that paces
+# itself by them, as zdops does, would then measure a limit that is not there), so they report
+# one far above what the sandbox can serve. `--rate-limit` reports and enforces a real one.
+DEFAULT_PLAN_LIMIT = 1_000_000
 TICKET_UPDATE_LIMIT_BODY = (
     "You have made too many updates to this ticket in a short period of time. "
     "Please try again later."
@@ -54,19 +59,22 @@ class Window:
         self._lock = threading.Lock()
         self._windows: dict[object, tuple[float, int]] = {}
 
-    def hit(self, key: object = None) -> Verdict:
-        """Count one event for `key` unless the window is full; a refused event is not counted."""
+    def hit(self, key: object = None, *, enforce: bool = True) -> Verdict:
+        """Count one event for `key` unless the window is full; a refused event is not counted.
+
+        With `enforce` false nothing is refused: the window only counts, for the headers.
+        """
         now = self._clock()
         with self._lock:
             start, count = self._windows.get(key, (now, 0))
             if now - start >= self.period_s:
                 start, count = now, 0
-            allowed = count < self.limit
+            allowed = count < self.limit or not enforce
             if allowed:
                 count += 1
             self._windows[key] = (start, count)
         reset = max(math.ceil(start + self.period_s - now), 0)
-        return Verdict(allowed, self.limit, self.limit - count, reset)
+        return Verdict(allowed, self.limit, max(self.limit - count, 0), reset)
 
     def reset(self) -> None:
         with self._lock:

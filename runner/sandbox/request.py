@@ -78,7 +78,9 @@ class Request:
 
     def agent(self) -> User:
         user = self.user()
-        if not user.is_agent:
+        # A suspended agent's key still authenticates (users/me shows suspended: true, see
+        # runner.sandbox.auth) but reaches nothing an agent could.
+        if not user.is_agent or user.suspended:
             raise forbidden()
         return user
 
@@ -91,7 +93,7 @@ class Request:
 
     def admin(self) -> User:
         user = self.user()
-        if user.role != "admin":
+        if user.role != "admin" or user.suspended:
             raise forbidden()
         return user
 

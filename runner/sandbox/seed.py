@@ -1,8 +1,9 @@
 """Deterministic seeded data: the same seed and `now` give the same account, byte for byte.
 
 Distributions aim at a plausible support desk: most tickets are solved or closed, new ones are
-mostly unassigned and tagged needs-triage, a share mention refunds and order numbers, and
-creation times spread over the six months before `now` (older tickets more likely closed).
+unassigned (Zendesk opens a ticket once it is assigned) and mostly tagged needs-triage, a share
+mention refunds and order numbers, and creation times spread over the six months before `now`
+(older tickets more likely closed).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from runner.sandbox.columns import Columns
+from runner.sandbox.columns import NO_ASSIGNEE, Columns
 from runner.sandbox.models import (
     BRAND_ID,
     BRAND_ID_BASE,
@@ -365,7 +366,20 @@ def seed_account(seed: int, tickets: int, now: int, domain: str = "example.com")
                 origin + rng.randrange(300 * DAY),
             )
         )
-    users = [admin, *agents, light, *end_users]
+    # Last, so that adding it moved no other user's id. Not assignable: the assignee column
+    # never codes it.
+    suspended = User(
+        next(next_user),
+        "Sid Suspended",
+        f"suspended@{domain}",
+        "agent",
+        None,
+        org0,
+        origin,
+        support,
+        suspended=True,
+    )
+    users = [admin, *agents, light, *end_users, suspended]
 
     columns = Columns()
     _seed_tickets(rng, columns, tickets, now, agents, groups, len(end_users))
@@ -437,6 +451,11 @@ def _seed_tickets(
             group = group_code[groups[1].id]
         else:
             group = 0 if random_() < 0.3 else 1 + randrange(len(groups))
+        if status == "new":
+            # Zendesk opens a new ticket as soon as it is assigned, so a new one has no
+            # assignee; the draw above still happens, so the random stream (and every other
+            # seeded value) is what it was, and these tickets keep the group it routed them to.
+            assignee_code = NO_ASSIGNEE
         priority = choices(priority_values, cum_weights=priority_totals)[0]
         kind = choices(type_values, cum_weights=type_totals)[0]
 

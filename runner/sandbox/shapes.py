@@ -154,7 +154,7 @@ def user_json(user: User, base_url: str) -> dict[str, Any]:
         "ticket_restriction": None if user.is_agent else "requested",
         "only_private_comments": user.is_light_agent,
         "restricted_agent": False,
-        "suspended": False,
+        "suspended": user.suspended,
         "default_group_id": user.default_group_id,
         "report_csv": user.role == "admin",
         "user_fields": {},

@@ -3,8 +3,9 @@
 Rules emulated (zendesk-api.md 2.3): closed tickets refuse every update (422); safe_update with
 a stale updated_stamp is a 409 that changes nothing; status cannot go back to new; priority
 cannot be reset to null; solving needs an assignee; assigning a new ticket opens it; tags
-replace, additional_tags/remove_tags add and remove; `updated_at` moves only when an event
-was recorded. Light agents may add internal notes and nothing else.
+replace, additional_tags/remove_tags add and remove, and dropdown/multiselect/checkbox fields
+follow their tags both ways; `updated_at` moves only when an event was recorded. Light agents
+may add internal notes and nothing else.
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def apply_update(
     wanted, comment, errors = _read_changes(store, current, body)
     if errors:
         raise record_invalid(errors)
-    if actor.is_light_agent and (wanted or (comment is not None and comment[1])):
+    tags = _sync_tags(store, current, wanted, body)
+    if actor.is_light_agent and (
+        wanted or tags is not None or (comment is not None and comment[1])
+    ):
         raise forbidden()
 
     if current["status"] == "new" and wanted.get("assignee_id") and "status" not in wanted:
@@ -139,9 +143,15 @@ def apply_update(
                     "previous_value": event_value(previous),
                 }
             )
-    tag_event = _tag_change(store, current, wanted, body)
-    if tag_event is not None:
-        events.append(tag_event)
+    if tags is not None:
+        events.append(
+            {
+                "type": "Change",
+                "value": tags,
+                "field_name": "tags",
+                "previous_value": list(current["tags"]),
+            }
+        )
     if comment is not None:
         text, public = comment
         events.append(comment_event(0, 0, actor.id, text, public))
@@ -201,10 +211,19 @@ def _set_custom(ticket: dict[str, Any], field_id: int, value: Any) -> None:
                 item["value"] = list(value) if isinstance(value, list) else value
 
 
-def _tag_change(
+def _sync_tags(
     store: Store, current: dict[str, Any], wanted: dict[str, Any], body: dict[str, Any]
-) -> dict[str, Any] | None:
-    tags = list(current["tags"])
+) -> list[str] | None:
+    """The ticket's new tags (None if unchanged), keeping tag-backed fields in step.
+
+    Zendesk links dropdown, multiselect and checkbox fields to tags both ways: setting a field
+    puts its option's tag on the ticket and takes its other options' tags off; adding an
+    option's tag picks that option, removing it clears the field (a multiselect per option,
+    a checkbox unticks). Field values that follow from the tags are added to
+    wanted["custom_fields"], so they are validated, audited and stored like explicit ones.
+    """
+    before: list[str] = current["tags"]
+    tags = list(before)
     if "tags" in body:
         tags = normalise_tags(body["tags"]) or []
     for tag in normalise_tags(body.get("additional_tags")) or []:
@@ -212,20 +231,54 @@ def _tag_change(
             tags.append(tag)
     remove = set(normalise_tags(body.get("remove_tags")) or [])
     tags = [t for t in tags if t not in remove]
-    # Dropdown, multiselect and checkbox values are tags too: keep them in step.
-    for field_id, value in wanted.get("custom_fields", {}).items():
+    explicit: dict[int, Any] = wanted.get("custom_fields", {})
+    # An explicit value wins over tags sent in the same update.
+    for field_id, value in explicit.items():
         field = store.fields_by_id[field_id]
-        old = next(f["value"] for f in current["custom_fields"] if f["id"] == field_id)
-        tags = [t for t in tags if t not in _value_tags(field, old)]
+        owned = _field_tags(field)
+        tags = [t for t in tags if t not in owned]
         tags += [t for t in _value_tags(field, value) if t not in tags]
-    if tags == current["tags"]:
-        return None
-    return {
-        "type": "Change",
-        "value": tags,
-        "field_name": "tags",
-        "previous_value": list(current["tags"]),
-    }
+    if tags != before:
+        old_values = {f["id"]: f["value"] for f in current["custom_fields"]}
+        derived: dict[int, Any] = {}
+        for field in store.custom_fields:
+            if field.id in explicit or not _field_tags(field):
+                continue
+            old = old_values.get(field.id)
+            value = _value_from_tags(field, old, tags, before)
+            if field.type == "tagger":
+                # one option at a time: the chosen option's tag stays, the others go
+                tags = [t for t in tags if t == value or t not in _field_tags(field)]
+            if value != old:
+                derived[field.id] = value
+        if derived:
+            wanted["custom_fields"] = {**explicit, **derived}
+    return None if tags == before else tags
+
+
+def _field_tags(field: TicketField) -> frozenset[str]:
+    """Every tag a field's values can put on a ticket."""
+    if field.type == "checkbox":
+        return frozenset([field.tag]) if field.tag else frozenset()
+    if field.type in ("tagger", "multiselect"):
+        return field.option_values()
+    return frozenset()
+
+
+def _value_from_tags(field: TicketField, old: Any, tags: list[str], before: list[str]) -> Any:
+    """A tag-backed field's value once the ticket has `tags` (it had `before`)."""
+    if field.type == "checkbox":
+        ticked = field.tag in tags
+        return old if ticked == bool(old) else ticked
+    options = [o.value for o in field.options]
+    if field.type == "multiselect":
+        # kept options stay in the order the value had, so an unrelated tag change is no change
+        kept = [o for o in old or [] if o in tags]
+        return kept + [o for o in options if o in tags and o not in kept] or None
+    added = [t for t in tags if t in options and t not in before]
+    if added:
+        return added[-1]  # the last one named wins, as a later write would
+    return old if old in tags else None
 
 
 def _value_tags(field: TicketField, value: Any) -> list[str]:
