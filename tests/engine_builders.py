@@ -24,10 +24,18 @@ BOT = Identity(
 
 
 def ticket_field(
-    field_id: int, kind: str, title: str, options: Mapping[str, str] | None = None
+    field_id: int,
+    kind: str,
+    title: str,
+    options: Mapping[str, str] | None = None,
+    *,
+    tag: str | None = None,
 ) -> dict[str, Any]:
-    """A Zendesk ticket field record; `options` maps each option's name to its stored value."""
+    """A Zendesk ticket field record; `options` maps each option's name to its stored value,
+    `tag` is the tag a checkbox adds when ticked."""
     record: dict[str, Any] = {"id": field_id, "type": kind, "title": title}
+    if tag is not None:
+        record["tag"] = tag
     if options is not None:
         record["custom_field_options"] = [
             {"name": name, "value": value} for name, value in options.items()

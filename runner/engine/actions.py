@@ -24,6 +24,15 @@ from runner.engine import templates
 from runner.engine.plan import CUSTOM_PREFIX, UPDATE_KEYS, CommentChange
 from runner.engine.resolve import Kind, Resolver, TicketField
 from runner.engine.rules import ActionsLike, rule_error
+from runner.engine.tagfields import (
+    TAGGED_TYPES,
+    moved_fields,
+    owned_part,
+    owned_tags,
+    tag_index,
+    value_from_tags,
+    with_value,
+)
 from runner.engine.values import custom_field_value, zendesk_tag
 
 Ticket = Mapping[str, Any]
@@ -116,9 +125,16 @@ class CompiledActions:
         tags_remove: Sequence[str] = (),
         comment_body: str | None = None,
         comment_public: bool = False,
+        tag_fields: Mapping[str, Sequence[TicketField]] | None = None,
     ) -> None:
         self.rule = rule
         self.sets = tuple(sets)
+        # tag -> the dropdown, multiselect and checkbox fields it belongs to (runner.engine.
+        # tagfields); empty when the rule neither touches tags nor sets such a field
+        self.tag_fields = tag_fields or {}
+        self.tagged_sets = tuple(
+            a for a in self.sets if a.ticket_field is not None and a.kind in TAGGED_TYPES
+        )
         self.tags_set = None if tags_set is None else tuple(tags_set)
         self.tags_add = tuple(tags_add)
         self.tags_remove = tuple(tags_remove)
@@ -128,6 +144,42 @@ class CompiledActions:
         self.names_requester = comment_body is not None and templates.uses(
             comment_body, "ticket.requester.name"
         )
+
+    def _follow_fields(self, simulated: dict[str, Any], effects: Effects, before: list[str],
+                       after: list[str], changed: Sequence[FieldSet]) -> list[str]:
+        """The tags and tag-backed field values Zendesk ends with (runner.engine.tagfields).
+
+        This rule's own values win over its tag actions: those it changes always, those
+        already on the ticket when its tag actions touched their tags (so a rule that sets a
+        dropdown and removes its tag does not clear it on one run and set it on the next).
+        Every other field whose tags moved follows them, and is planned as this rule's change.
+        """
+        explicit: set[str] = set()
+        for action in self.tagged_sets:
+            ticket_field = action.ticket_field
+            assert ticket_field is not None  # tagged_sets holds only custom fields
+            if action in changed or owned_part(ticket_field, before) != owned_part(
+                ticket_field, after
+            ):
+                after = with_value(ticket_field, action.value, after)
+            explicit.add(action.field)
+        for ticket_field in moved_fields(self.tag_fields, before, after):
+            name = f"{CUSTOM_PREFIX}{ticket_field.id}"
+            if name in explicit:
+                continue
+            old = read_field(simulated, name)
+            value = value_from_tags(ticket_field, old, after, before)
+            if ticket_field.type == "tagger":
+                # one option at a time: the chosen option's tag stays, the others go
+                after = [t for t in after if t == value or t not in owned_tags(ticket_field)]
+            if not same_value(ticket_field.type, old, value):
+                write_field(simulated, name, value)
+                effects.fields.append(FieldSet(
+                    name, value, label=ticket_field.title,
+                    value_label=describe_custom(ticket_field, value), kind=ticket_field.type,
+                    ticket_field=ticket_field,
+                ))
+        return after
 
     def apply(
         self, ticket: Ticket, requester_name: Callable[[Any], str | None] = lambda _: None
@@ -141,11 +193,13 @@ class CompiledActions:
                 value = list(action.value) if isinstance(action.value, list) else action.value
                 write_field(simulated, action.field, value)
                 effects.fields.append(action)
-        if self.tags_set is not None or self.tags_add or self.tags_remove:
+        changed_tagged = [a for a in effects.fields if a in self.tagged_sets]
+        if self.tags_set is not None or self.tags_add or self.tags_remove or changed_tagged:
             before = [str(t) for t in simulated.get("tags") or []]
             after = list(dict.fromkeys(self.tags_set if self.tags_set is not None else before))
             after += [t for t in self.tags_add if t not in after]
             after = [t for t in after if t not in self.tags_remove]
+            after = self._follow_fields(simulated, effects, before, after, changed_tagged)
             effects.tags_added = [t for t in after if t not in before]
             effects.tags_removed = [t for t in dict.fromkeys(before) if t not in after]
             if effects.tags_added or effects.tags_removed:
@@ -228,6 +282,8 @@ def compile_actions(
         tags_remove=_tags(tags.remove) if tags is not None else (),
         comment_body=None if comment is None else comment.body,
         comment_public=False if comment is None else bool(comment.public),
+        tag_fields=tag_index(resolver.custom_fields())
+        if tags is not None or any(s.kind in TAGGED_TYPES for s in sets) else None,
     )
 
 

@@ -40,24 +40,30 @@ from runner.engine.report import ApplyReport, Outcome, TicketOutcome
 from runner.engine.resolve import Resolver
 from runner.engine.rules import RuleLike
 from runner.errors import (
+    ZendeskAuthError,
     ZendeskCollisionError,
     ZendeskError,
     ZendeskForbiddenError,
     ZendeskInvalidError,
     ZendeskNotFoundError,
+    ZendeskRateLimitError,
+    ZendeskServerError,
 )
-from runner.zendesk import TicketUpdate, UpdateResult, ZendeskClient
+from runner.zendesk import TicketUpdate, UpdateResult, WriteOutcomeUnknown, ZendeskClient
 from runner.zendesk.jobs import plan_batches
 
 Ticket = Mapping[str, Any]
 
 # Zendesk's code for a safe update refused because the ticket changed (409, and in job results).
 COLLISION_CODES = frozenset({"UpdateConflict"})
-# Our codes (runner.zendesk.jobs) for a write whose fate is not known.
-UNKNOWN_CODES = frozenset({"OutcomeUnknown"})
+# Our code (runner.zendesk.jobs) for a write whose fate is not known.
+UNKNOWN_CODE = "OutcomeUnknown"
+UNKNOWN_CODES = frozenset({UNKNOWN_CODE})
 # Errors that concern one ticket; anything else (auth, rate limit past the budget, a dead
 # network) would fail every following ticket the same way, so it stops the run.
 TICKET_ERRORS = (ZendeskInvalidError, ZendeskNotFoundError, ZendeskForbiddenError)
+# Errors by which Zendesk refused a single update outright: nothing of it was applied.
+REFUSALS = (*TICKET_ERRORS, ZendeskCollisionError, ZendeskRateLimitError, ZendeskAuthError)
 
 
 @dataclass(frozen=True)
@@ -305,24 +311,54 @@ class _Applier:
         except ZendeskCollisionError as error:
             self._collision(change, error.message, resend)
             return
-        except TICKET_ERRORS as error:
-            self._record(self._outcome(change, "failed", error.code, error.message))
+        except ZendeskError as error:
+            self._serial_failure(change, error, partial=False)
             return
         for body in rest:
             try:
                 ticket = client.update_ticket(
                     change.ticket_id, body, updated_stamp=_text(ticket.get("updated_at"))
                 )
-            except (ZendeskCollisionError, *TICKET_ERRORS) as error:
-                # The first part is on the ticket and cannot be taken back. The second carries
-                # its rules' own changes with the note (TicketChange.update_bodies), so those
-                # rules still select the ticket and the next run plans only what is missing.
-                self._record(self._outcome(
-                    change, "failed", "PartiallyApplied",
-                    f"the public reply was applied but the internal note and its rules' changes "
-                    f"were refused ({error.message}); the next `zdops plan` shows what is left"))
+            except ZendeskError as error:
+                self._serial_failure(change, error, partial=True)
                 return
         self._record(self._outcome(change, "applied", None, _applied_note(resend)))
+
+    def _serial_failure(self, change: TicketChange, error: ZendeskError, *,
+                        partial: bool) -> None:
+        """Record the ticket whose single update raised `error`; re-raise what ends the run.
+
+        As in update_many's results: a refusal is `failed`; a write whose answer was lost and
+        not confirmed by re-reading (the client never resends a comment it cannot rule out) is
+        `unknown`, and never sent again. Both concern this ticket only, and the run goes on.
+        Anything else (auth, rate limit past the budget, a read failing while checking a lost
+        answer, a dead network) would fail the next ticket the same way: this ticket keeps its
+        own outcome and message, and the run stops with the rest `not-attempted`.
+        """
+        outcome: Outcome = "failed" if isinstance(error, REFUSALS) else "unknown"
+        if partial:
+            # The first part is on the ticket and cannot be taken back. The second carries its
+            # rules' own changes with the note (TicketChange.update_bodies), so those rules
+            # still select the ticket and the next run plans only what is missing.
+            what = ("were refused" if outcome == "failed"
+                    else "may or may not have been applied (the answer was lost)")
+            code = "PartiallyApplied"
+            message = (f"the public reply was applied but the internal note and its rules' "
+                       f"changes {what} ({error.message}); the next `zdops plan` shows what is "
+                       "left")
+        elif outcome == "failed":
+            code, message = error.code or type(error).__name__, error.message
+        else:
+            code = UNKNOWN_CODE
+            message = (f"{error.message}; the change was not confirmed on the ticket and was "
+                       "not sent again (that could apply it twice); run `zdops plan` to see "
+                       "whether it landed")
+        self._record(self._outcome(change, outcome, code, message))
+        per_ticket = isinstance(error, (*TICKET_ERRORS, ZendeskCollisionError)) or (
+            isinstance(error, WriteOutcomeUnknown | ZendeskServerError)
+            and error.method == "PUT")
+        if not per_ticket:
+            raise error
 
     # -- stale tickets ---------------------------------------------------------------------------
 

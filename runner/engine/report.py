@@ -8,7 +8,9 @@ Every ticket of the plan gets exactly one outcome:
                    (or nothing): not overwritten
     collision      re-checked and re-sent, and edited by someone else again: left alone
     failed         Zendesk refused the change (its code and message are kept)
-    unknown        sent, but no answer arrived before the run stopped: `zdops plan` shows the truth
+    unknown        sent, but its answer was lost and re-reading could not confirm it (it is
+                   never resent), or none came before the run stopped: `zdops plan` shows
+                   the truth
     not-attempted  never sent (the run was interrupted or stopped on an error first)
 
 Envelope (versioned like the plan's; documented in the README):

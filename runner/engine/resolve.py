@@ -48,6 +48,7 @@ class TicketField:
     title: str
     type: str  # Zendesk's custom field type: text, tagger, checkbox, date, integer, ...
     options: tuple[FieldOption, ...] = ()
+    tag: str | None = None  # the tag a checkbox puts on the ticket when ticked
 
     def option_name(self, value: Any) -> str | None:
         for option in self.options:
@@ -194,6 +195,8 @@ class Resolver:
                         FieldOption(name=str(o.get("name")), value=str(o.get("value")))
                         for o in (raw.get("custom_field_options") or [])
                     ),
+                    tag=str(raw["tag"]) if raw.get("type") == "checkbox" and raw.get("tag")
+                    else None,
                 )
                 for raw in self._source.ticket_fields()
                 if raw.get("type") not in SYSTEM_FIELD_TYPES
