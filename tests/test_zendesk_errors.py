@@ -26,7 +26,7 @@ def test_string_error_with_description() -> None:
     error = _error(ok({"error": "RecordNotFound", "description": "Not found"}, 404), 7)
     assert isinstance(error, ZendeskNotFoundError)
     assert error.code == "RecordNotFound" and error.ticket_id == 7
-    assert str(error).startswith("ticket #7: Zendesk answered 404 to PUT")
+    assert str(error).startswith("ticket #7: Zendesk answered 404 to PUT /api/v2/tickets/{id}: ")
     assert "RecordNotFound: Not found" in str(error)
 
 

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from test_zendesk_fakes import FakeTime, Scripted, body_of, make_client, ok, ticket
 
-from runner.errors import ZendeskRateLimitError
-from runner.zendesk import TicketUpdate, UpdateResult
-from runner.zendesk.jobs import plan_batches
+from runner.errors import ZendeskJobError, ZendeskRateLimitError
+from runner.secrets import Secret
+from runner.zendesk import Credentials, TicketUpdate, UpdateResult, ZendeskClient
+from runner.zendesk.jobs import DEFAULT_MAX_JOBS, POLL_MARGIN, POLL_MAX, plan_batches
 
 UM = "/api/v2/tickets/update_many.json"
 STAMP = "2024-01-01T10:00:00Z"
@@ -117,7 +118,7 @@ def test_batches_of_100_and_jobs_in_flight_bounded() -> None:
     assert [job["polls"] for job in jobs.jobs.values()] == [4] * 5
     # and jobs in flight together are asked about in one call: fewer than 5 + 5 * 4 requests
     assert len(script.requests) == 17
-    assert time.sleeps and max(time.sleeps) <= 5.0
+    assert time.sleeps and max(time.sleeps) <= POLL_MAX
 
 
 def test_results_come_as_each_job_completes() -> None:
@@ -300,3 +301,145 @@ def test_jobs_of_one_wave_are_polled_together() -> None:
     # each asking about the whole wave, instead of nine single-job polls.
     assert jobs.many_polls == [[job_id for job_id in sorted(jobs.jobs)]] * 3
     assert not [r for r in script.requests if "/job_statuses/V3-" in r.url.path]
+
+
+class TimedJobs:
+    """Zendesk's job queue on the injected clock: one job at a time, `pace` seconds a ticket,
+    `progress` counting the tickets done, as Zendesk shows it."""
+
+    def __init__(self, time: FakeTime, pace: float) -> None:
+        self.time = time
+        self.pace = pace
+        self.jobs: dict[str, tuple[float, float, list[int]]] = {}  # id: (start, end, ids)
+        self.polls: list[list[str]] = []
+
+    def submit(self, request: httpx.Request) -> httpx.Response:
+        ids = [t["id"] for t in body_of(request)["tickets"]]
+        start = max([self.time.now] + [end for _, end, _ in self.jobs.values()])
+        job_id = f"V3-{len(self.jobs) + 1:032x}"
+        self.jobs[job_id] = (start, start + len(ids) * self.pace, ids)
+        return ok({"job_status": {"id": job_id, "status": "queued", "total": len(ids)}})
+
+    def poll_many(self, request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["ids"].split(",")
+        self.polls.append(ids)
+        return ok({"job_statuses": [self.status(i) for i in ids]})
+
+    def status(self, job_id: str) -> dict[str, Any]:
+        start, end, ids = self.jobs[job_id]
+        now = self.time.now
+        if now < start:
+            return {"id": job_id, "status": "queued", "progress": None, "total": len(ids)}
+        if now < end:
+            return {"id": job_id, "status": "working", "total": len(ids),
+                    "progress": int((now - start) / self.pace)}
+        return {"id": job_id, "status": "completed", "total": len(ids), "progress": len(ids),
+                "results": [{"id": i, "action": "update", "status": "Updated", "success": True}
+                            for i in ids]}
+
+    def poll_one(self, request: httpx.Request) -> httpx.Response:
+        job_id = request.url.path.rsplit("/", 1)[1].removesuffix(".json")
+        self.polls.append([job_id])
+        return ok({"job_status": self.status(job_id)})
+
+    def script(self) -> Scripted:
+        script = Scripted().always("PUT", UM, self.submit)
+        for n in range(1, 100):
+            script.always("GET", f"/api/v2/job_statuses/V3-{n:032x}.json", self.poll_one)
+        return script.always("GET", "/api/v2/job_statuses/show_many.json", self.poll_many)
+
+
+def _wave(first: int, jobs: int) -> list[TicketUpdate]:
+    return [TicketUpdate(i, {"priority": "high"}, _stamp(i))
+            for i in range(first, first + jobs * 100)]
+
+
+def test_a_wave_of_jobs_is_polled_once_or_twice_then_once_at_the_learnt_pace() -> None:
+    time = FakeTime()
+    jobs = TimedJobs(time, pace=0.03)  # 3 s a job, 75 s for a wave of 25
+    with make_client(jobs.script(), time) as client:
+        assert client.max_jobs == DEFAULT_MAX_JOBS == 25
+        first = list(client.update_many(_wave(1, 25)))
+        first_polls = len(jobs.polls)
+        # no pace known yet: one early look, then one when the estimate says done
+        assert 1 <= first_polls <= 2, jobs.polls
+        # each poll asks about every job in flight in one call
+        assert all(len(ids) == len(jobs.jobs) for ids in jobs.polls[:1])
+        second = list(client.update_many(_wave(10_000, 25)))
+        third = list(client.update_many(_wave(20_000, 25)))
+    assert all(r.success for r in first + second + third)
+    assert len(first) == len(second) == len(third) == 2500
+    # the pace seen in the first wave times the next ones: one poll each, and no long
+    # oversleep either (the wave ends at 75 s; the poll comes at most 10% after)
+    assert len(jobs.polls) - first_polls == 2, jobs.polls
+    assert time.sleeps[-1] <= 75 * POLL_MARGIN + 1
+
+
+def test_the_default_leaves_slots_and_stays_within_zendesks_limit() -> None:
+    time = FakeTime()
+    jobs = TimedJobs(time, pace=0.001)
+    script = jobs.script()
+    with make_client(script, time) as client:
+        results = list(client.update_many(_wave(1, 60)))
+    assert len(results) == 6000 and all(r.success for r in results)
+    # 60 jobs in one call: never more than 25 in flight, so 5 of Zendesk's 30 stay free
+    assert max(len(ids) for ids in jobs.polls) <= 25 < 30
+    assert len(script.calls("PUT", UM)) == 60
+
+
+def _other_integration_jobs(served: Any, count: int) -> None:
+    """Another integration's bulk jobs, holding `count` of the account's 30 slots."""
+    other = served.client(served.admin["email"])
+    for _ in range(count):
+        answer = other.put(UM, params={"ids": "1"}, json={"ticket": {"additional_tags": ["x"]}})
+        assert answer.status_code == 200, answer.text
+
+
+def test_too_many_jobs_resubmits_only_the_refused_job_and_applies_each_once(
+        sandbox_factory: Any) -> None:
+    served = sandbox_factory(tickets=60, faults="slowjobs:0.02")
+    sb = served.sb
+    open_ids = [i for i in range(2, 61) if sb.ticket(i)["status"] in ("open", "pending")][:10]
+    assert len(open_ids) == 10
+    _other_integration_jobs(served, 28)  # 2 slots left, and the queue is ~1 s long
+    sb.reset_stats()
+    # five bulk jobs of two tickets, each with a comment: a doubled job would show twice
+    updates = [TicketUpdate(t, {"comment": {"body": f"note {n // 2}", "public": False},
+                                "additional_tags": [f"wave-{n // 2}"]})
+               for n, t in enumerate(open_ids)]
+    bot = served.bot
+    with ZendeskClient(served.url, Credentials("oauth", bot["email"],
+                                               Secret(served.credentials(bot["email"]))),
+                       max_jobs=5) as client:
+        results = list(client.update_many(updates))
+    assert sorted(r.ticket_id for r in results) == sorted(open_ids)
+    assert all(r.success for r in results), [r for r in results if not r.success]
+    stats = sb.stats()
+    # the account refused some submissions, and none was retried before a slot was free
+    assert 1 <= stats["by_status"].get("429", 0) <= 3
+    submitted = stats["by_endpoint"]["PUT /api/v2/tickets/update_many"]["total"]
+    assert submitted == 5 + stats["by_status"]["429"]  # every refusal was sent once more
+    assert client.stats.rate_limited == stats["by_status"]["429"]
+    assert sb.wait_for_jobs(30)
+    for n, ticket_id in enumerate(open_ids):
+        notes = [c for c in sb.comments(ticket_id) if c["author_id"] == bot["id"]]
+        assert [c["body"] for c in notes] == [f"note {n // 2}"], ticket_id
+        assert f"wave-{n // 2}" in sb.ticket(ticket_id)["tags"]
+
+
+def test_jobs_without_progress_stop_at_the_time_budget(sandbox_factory: Any) -> None:
+    served = sandbox_factory(tickets=20, faults="slowjobs:300")  # one ticket: 5 minutes
+    bot = served.bot
+    time = FakeTime()
+    with ZendeskClient(served.url, Credentials("oauth", bot["email"],
+                                               Secret(served.credentials(bot["email"]))),
+                       sleep=time.sleep, clock=time.clock, job_wait=120.0) as client:
+        with pytest.raises(ZendeskJobError) as caught:
+            list(client.update_many([TicketUpdate(3, {"priority": "low"})]))
+        polls = client.stats.calls["GET /api/v2/job_statuses/{id}"]
+    message = str(caught.value)
+    assert "1 update_many job(s) showed no progress for 120s (the budget is 120s)" in message
+    assert "V3-" in message and "zdops plan" in message
+    # the waits doubled (0.25 s, 0.5 s, ...) and stopped exactly at the budget
+    assert sum(time.sleeps) == pytest.approx(120)
+    assert max(time.sleeps) <= POLL_MAX and polls <= 12

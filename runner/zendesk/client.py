@@ -23,7 +23,13 @@ from runner.errors import (
 from runner.zendesk import paging
 from runner.zendesk.auth import Credentials, ZendeskAuth
 from runner.zendesk.errors import WriteOutcomeUnknown, error_from_response
-from runner.zendesk.jobs import TicketUpdate, UpdateResult, run_update_many
+from runner.zendesk.jobs import (
+    DEFAULT_JOB_WAIT,
+    DEFAULT_MAX_JOBS,
+    TicketUpdate,
+    UpdateResult,
+    run_update_many,
+)
 from runner.zendesk.ratelimit import Pacer, parse_retry_after
 from runner.zendesk.retry import NOT_SENT, RETRYABLE_STATUS, RetryPolicy
 from runner.zendesk.stats import ClientStats
@@ -60,7 +66,8 @@ class ZendeskClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         max_wait: float = 300.0,
         retry: RetryPolicy | None = None,
-        max_jobs: int = 10,
+        max_jobs: int = DEFAULT_MAX_JOBS,
+        job_wait: float = DEFAULT_JOB_WAIT,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
@@ -70,6 +77,10 @@ class ZendeskClient:
         self.base_url = httpx.URL(base_url.rstrip("/") + "/")
         self.retry = RetryPolicy(max_wait=max_wait) if retry is None else retry
         self.max_jobs = max_jobs
+        self.job_wait = job_wait
+        # Seconds per ticket the account's background jobs ran at, as last measured: it times
+        # the next wave's first poll (see runner.zendesk.jobs).
+        self.job_pace: float | None = None
         self.stats = ClientStats()
         self._sleep_fn = sleep
         self._clock = clock

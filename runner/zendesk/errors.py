@@ -147,7 +147,7 @@ def error_from_response(
     cls = _CLASSES.get(status, ZendeskServerError if status >= 500 else ZendeskError)
     subject = f"ticket #{ticket_id}: " if ticket_id is not None else ""
     said = f"{code}: {message}" if code and code not in message else message
-    text = f"{subject}Zendesk answered {status} to {method} {endpoint}: {said}"
+    text = f"{subject}Zendesk answered {status} to {endpoint}: {said}"  # endpoint: "GET /api/..."
     return cls(
         text.rstrip(": "),
         status=status,

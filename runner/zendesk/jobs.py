@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import ZendeskRateLimitError
+from runner.errors import ZendeskJobError, ZendeskRateLimitError
 from runner.zendesk.errors import WriteOutcomeUnknown
 from runner.zendesk.verify import resend_is_safe
 
@@ -31,8 +31,21 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 BATCH_MAX = 100
-POLL_FIRST = 0.25
-POLL_MAX = 5.0
+# Zendesk allows 30 background jobs queued or running per account, shared with every other
+# integration. 25 leaves 5 slots to them (a TooManyJobs answer is waited out anyway) while a wave
+# stays large: polls cost at most 1 call per wave of 25 x 100 tickets, so even when every ticket
+# read changes, 3 polls a wave keep a reconcile within 1.1x the minimum calls (10 allowed 1).
+DEFAULT_MAX_JOBS = 25
+DEFAULT_JOB_WAIT = 600.0  # seconds jobs may show no progress before the run gives up on them
+POLL_FIRST = 0.25  # the first wait when no pace is known yet
+POLL_MIN = 0.05
+# A wave of 25 jobs can take minutes; two are well inside the hour (at least) Zendesk keeps a
+# job's status, and a wave's estimate is refined at every poll anyway.
+POLL_MAX = 120.0
+POLL_MARGIN = 1.1  # poll a little after the estimated end, rather than just before it
+# A wave that was all done at its poll only bounds the pace from above: shrink the estimate a
+# little each time, so an estimate that was too slow (a wave that queued) does not stick.
+POLL_PROBE = 0.95
 POLL_MANY = 100  # job statuses one show_many call may ask about
 _DONE = frozenset({"completed", "failed", "killed"})
 
@@ -83,8 +96,11 @@ class _Batch:
 class _Job:
     job_id: str
     batch: _Batch
-    next_poll: float
-    interval: float = POLL_FIRST
+    seen: int = 0  # tickets done as of the last poll
+
+    @property
+    def total(self) -> int:
+        return len(self.batch.updates)
 
 
 def _body(update: TicketUpdate) -> JSON:
@@ -158,12 +174,19 @@ class _Runner:
         self.inflight: dict[str, _Job] = {}
         self.crowded_wait = 0.0
         self.crowded_attempts = 0
+        self.crowded = False  # refused while our own jobs hold slots: wait for one to finish
+        # When the jobs last showed progress (or the first was queued): the pace is measured
+        # from it, and the job_wait budget runs from it.
+        self.mark = 0.0
+        self.stalled = False  # the last poll saw no progress: back off instead of estimating
+        self.last_chance = False  # this poll is at the end of the job_wait budget
 
     def run(self) -> Iterator[UpdateResult]:
         while self.pending or self.inflight:
-            yield from self._submit_what_fits()
+            if not self.crowded:
+                yield from self._submit_what_fits()
             if self.inflight:
-                yield from self._poll_next()
+                yield from self._poll()
 
     def _submit_what_fits(self) -> Iterator[UpdateResult]:
         while self.pending and len(self.inflight) < max(1, self.client.max_jobs):
@@ -176,7 +199,8 @@ class _Runner:
                 if error.code != "TooManyJobs":
                     raise
                 if self.inflight:
-                    return  # our own jobs hold the slots: wait for one of them to finish
+                    self.crowded = True  # our own jobs hold slots: resubmit when one is done
+                    return
                 self._wait_for_slots(error)
                 continue
             except WriteOutcomeUnknown as lost:
@@ -190,7 +214,9 @@ class _Runner:
             if not job_id:
                 yield from self._fail(batch, "NoJob", "Zendesk queued no job for this update")
                 continue
-            self.inflight[job_id] = _Job(job_id, batch, self.client.clock() + POLL_FIRST)
+            if not self.inflight:
+                self.mark, self.stalled = self.client.clock(), False
+            self.inflight[job_id] = _Job(job_id, batch)
 
     def _wait_for_slots(self, error: ZendeskRateLimitError) -> None:
         """Other integrations fill the account's job slots: back off, within the budget."""
@@ -206,26 +232,71 @@ class _Runner:
         self.crowded_wait += wait
         self.client.sleep(wait)
 
-    def _poll_next(self) -> Iterator[UpdateResult]:
-        """Wait for the next job due, then ask about every job due by then in one call."""
-        first = min(self.inflight.values(), key=lambda j: j.next_poll)
-        self.client.sleep(first.next_poll - self.client.clock())
-        # Jobs submitted in one wave fall due together: a little slack keeps them in one poll.
-        horizon = self.client.clock() + POLL_FIRST
-        due = sorted((j for j in self.inflight.values() if j.next_poll <= horizon),
-                     key=lambda j: j.next_poll)[:POLL_MANY]
-        statuses = self.client.job_statuses([job.job_id for job in due])
-        for job in due:
+    def _due(self) -> float:
+        """When to ask next: at the estimated end of the remaining work, or after a backoff."""
+        now = self.client.clock()
+        pace = self.client.job_pace
+        if self.stalled or pace is None:
+            # Nothing to estimate from: wait as long again as the jobs have been quiet.
+            due = now + max(POLL_FIRST, now - self.mark)
+        else:
+            remaining = sum(job.total - job.seen for job in self.inflight.values())
+            due = self.mark + remaining * pace * POLL_MARGIN
+        due = min(max(due, now + POLL_MIN), now + POLL_MAX)
+        deadline = self.mark + self.client.job_wait
+        self.last_chance = due >= deadline
+        return min(due, max(now, deadline))
+
+    def _poll(self) -> Iterator[UpdateResult]:
+        """Wait until the jobs in flight should be done, then ask about all of them at once."""
+        self.client.sleep(self._due() - self.client.clock())
+        jobs = list(self.inflight.values())
+        statuses: dict[str, JSON] = {}
+        for start in range(0, len(jobs), POLL_MANY):
+            statuses.update(self.client.job_statuses(
+                [job.job_id for job in jobs[start:start + POLL_MANY]]))
+        now = self.client.clock()
+        progressed = 0
+        for job in jobs:
             status = statuses.get(job.job_id)
             if status is None:  # Zendesk no longer knows the job: look at the tickets
                 del self.inflight[job.job_id]
+                self.crowded = False
                 yield from self._expired(job)
-            elif str(status.get("status")) in _DONE:
+                continue
+            done = str(status.get("status")) in _DONE
+            seen = job.total if done else _progress(status, job.total)
+            progressed += max(0, seen - job.seen)
+            job.seen = seen
+            if done:
                 del self.inflight[job.job_id]
+                self.crowded = False
                 yield from self._results(job, status)
-            else:
-                job.interval = min(POLL_MAX, job.interval * 2)
-                job.next_poll = self.client.clock() + job.interval
+        self._learn(progressed, now)
+
+    def _learn(self, progressed: int, now: float) -> None:
+        """Update the pace from this poll, and give up on jobs quiet for too long."""
+        self.stalled = progressed == 0
+        if progressed:
+            pace = (now - self.mark) / progressed
+            known = self.client.job_pace
+            if self.inflight or known is None:
+                self.client.job_pace = pace  # work ran the whole time: a measurement
+            else:  # all done some time before the poll: the pace was at least this fast
+                self.client.job_pace = min(known, pace) * POLL_PROBE
+            self.mark = now
+            return
+        if self.inflight and self.last_chance:
+            stuck = list(self.inflight)
+            shown = ", ".join(stuck[:3]) + (f" and {len(stuck) - 3} more" if len(stuck) > 3
+                                             else "")
+            raise ZendeskJobError(
+                f"{len(stuck)} update_many job(s) showed no progress for "
+                f"{now - self.mark:.0f}s (the budget is {self.client.job_wait:.0f}s): {shown}",
+                method="GET", endpoint="/api/v2/job_statuses/show_many",
+                hint="Zendesk may be busy with other bulk jobs and may still apply these; run "
+                "`zdops plan` later to see what landed before applying again.",
+            )
 
     def _results(self, job: _Job, status: JSON) -> Iterator[UpdateResult]:
         by_id: dict[int, JSON] = {}
@@ -299,6 +370,12 @@ class _Runner:
 
 def _opt(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _progress(status: JSON, total: int) -> int:
+    """Tickets a running job has done (Zendesk shows null while it is queued)."""
+    value = status.get("progress")
+    return min(total, max(0, value)) if isinstance(value, int) else 0
 
 
 def run_update_many(client: ZendeskClient,
