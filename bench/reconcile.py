@@ -446,12 +446,11 @@ def main() -> int:
     parser.add_argument("--only", default="calls,wall,cpu,memory",
                         help="comma-separated parts: calls, wall, cpu, memory")
     parser.add_argument("--memory-read", default=None, metavar="N[,N...]",
-                        help="tickets read by the memory part (default 1,000,000; the sandbox "
-                        "serves an export page of a 1.29M-ticket account in ~11 s, so that "
-                        "size takes hours there)")
+                        help="tickets read by the memory part (default 1,000,000: a "
+                        "1.29M-ticket account, several minutes)")
     parser.add_argument("--calls", default=None, metavar="READ:SHARE[,...]",
                         help="tickets read and share changing of the calls part, e.g. "
-                        f"20000:25% (shares: {', '.join(CHANGE_SELECTORS)})")
+                        f"20000:25% (shares: {', '.join(CHANGE_SELECTORS)})".replace("%", "%%"))
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     if args.calls:

@@ -109,3 +109,15 @@ def test_the_benchmarks_rules_pass_validate(name: str) -> None:
     }[name]
     loaded = parse_config(with_rules(rules), f"{name}.yaml")
     assert loaded.config.rules
+
+
+@pytest.mark.parametrize(
+    "script", sorted(p.name for p in (ROOT / "bench").glob("*.py")
+                     if p.name not in ("__init__.py", "__main__.py", "minimum.py", "zenpy_jobs.py"))
+)
+def test_every_benchmark_script_prints_its_help(script: str) -> None:
+    # argparse formats help with %: a stray '%' in a help text breaks --help, and only --help
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--help"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("usage:")
