@@ -36,3 +36,11 @@ def test_help_and_version_exit_0() -> None:
     assert runner.invoke(main, ["plan", "--help"]).exit_code == 0
     version = runner.invoke(main, ["--version"])
     assert version.exit_code == 0 and version.output.startswith("zdops, version ")
+
+
+@pytest.mark.parametrize("argv", [[], ["tokens"]], ids=["zdops", "zdops tokens"])
+def test_a_group_without_a_command_prints_its_help_once_and_exits_1(argv: list[str]) -> None:
+    result = CliRunner().invoke(main, argv, prog_name="zdops")
+    assert result.exit_code == 1
+    assert result.output.count("Usage: zdops") == 1 and "Commands:" in result.output
+    assert "Error:" not in result.output
