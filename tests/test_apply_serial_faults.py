@@ -143,6 +143,26 @@ def test_a_read_failing_while_checking_a_lost_answer_stops_the_run_and_accounts_
     assert "Public reply." not in bodies(sandbox, b)
 
 
+def test_a_refusal_of_the_read_that_checks_a_lost_answer_leaves_the_ticket_unknown(
+    sandbox: ServedSandbox, client_for: Callable[[Fault], tuple[ZendeskClient, Faulty]]
+) -> None:
+    a, b = open_ids(sandbox, 2)
+    refused = {"error": "Couldn't authenticate you"}
+
+    def lost_then_refused(method: str, ticket: int, _: object) -> httpx.Response | None:
+        if ticket != a:
+            return None
+        return server_error() if method == "PUT" else httpx.Response(401, json=refused)
+
+    client, _ = client_for(lost_then_refused)
+    plan = make_plan(sandbox, [reply_and_note(sandbox, a), reply_and_note(sandbox, b)])
+    report = apply_plan(plan, {"bot": client}, never_rechecked)
+    # Zendesk refused the read, not the change: whether the change landed is not known
+    outcome, error, _ = by_id(report)[a]
+    assert (outcome, error) == ("unknown", "OutcomeUnknown")
+    assert by_id(report)[b][0] == "not-attempted" and report.error is not None
+
+
 def test_a_rate_limit_past_the_budget_fails_the_ticket_and_stops_the_run(
     sandbox: ServedSandbox, client_for: Callable[[Fault], tuple[ZendeskClient, Faulty]]
 ) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fixtures_sandbox import ServedSandbox
 
@@ -99,6 +100,38 @@ def test_abandoning_jobs_in_flight_marks_them_unknown_and_sends_nothing_new(
     assert report.failed  # an unknown outcome is not a success
     comments = [c["body"] for c in slow_sandbox.sb.comments(ids[5])]
     assert "Public reply." not in comments and "Note." not in comments
+
+
+class RefusesSecondBulk(httpx.BaseTransport):
+    """The sandbox's app, except that the second update_many is refused (401): a dead key."""
+
+    def __init__(self, served: ServedSandbox) -> None:
+        self.inner = httpx.WSGITransport(app=served.sb.app)
+        self.bulk = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT" and request.url.path.startswith("/api/v2/tickets/update_many"):
+            self.bulk += 1
+            if self.bulk == 2:
+                return httpx.Response(401, json={"error": "Couldn't authenticate you"},
+                                      request=request)
+        return self.inner.handle_request(request)
+
+
+def test_a_batch_refused_before_it_was_queued_is_not_attempted_not_unknown(
+    sandbox_factory: Callable[..., ServedSandbox],
+) -> None:
+    served = sandbox_factory(tickets=400, faults="slowjobs:5")
+    ids = open_ids(served, 150)  # two batches of one wave: 100, then 50
+    plan = make_plan(served, [priority_change(served, i) for i in ids])
+    email = served.bot["email"]
+    with ZendeskClient(served.url, Credentials("oauth", email, Secret(served.credentials(email))),
+                       transport=RefusesSecondBulk(served)) as client:
+        report = apply_plan(plan, {"bot": client}, never_rechecked)
+    assert report.error is not None and "401" in report.error
+    outcomes = [t.outcome for t in report.tickets]
+    # the first batch was queued (it may land: unknown); the refused one never was
+    assert outcomes == ["unknown"] * 100 + ["not-attempted"] * 50, set(outcomes)
 
 
 def test_a_stop_before_the_first_submission_sends_nothing(

@@ -272,9 +272,15 @@ class _Applier:
         changes: Mapping[int, TicketChange],
         resend: bool,
     ) -> None:
+        run = client.update_many(wave)
         self.in_flight.update(u.ticket_id for u in wave)
-        for result in client.update_many(wave):
-            self._result(changes[result.ticket_id], result, resend)
+        try:
+            for result in run:
+                self._result(changes[result.ticket_id], result, resend)
+        except BaseException:
+            # A batch that never went out was not sent: not-attempted, not unknown.
+            self.in_flight.difference_update(run.unsent_ids())
+            raise
 
     def _result(self, change: TicketChange, result: UpdateResult, resend: bool) -> None:
         if result.success:
@@ -335,7 +341,10 @@ class _Applier:
         answer, a dead network) would fail the next ticket the same way: this ticket keeps its
         own outcome and message, and the run stops with the rest `not-attempted`.
         """
-        outcome: Outcome = "failed" if isinstance(error, REFUSALS) else "unknown"
+        # Only an answer to the PUT itself is Zendesk's word on the change: an error from the
+        # reads that check a lost answer leaves the outcome unknown (and ends the run below).
+        sent = error.method == "PUT"
+        outcome: Outcome = "failed" if sent and isinstance(error, REFUSALS) else "unknown"
         if partial:
             # The first part is on the ticket and cannot be taken back. The second carries its
             # rules' own changes with the note (TicketChange.update_bodies), so those rules
@@ -354,9 +363,8 @@ class _Applier:
                        "not sent again (that could apply it twice); run `zdops plan` to see "
                        "whether it landed")
         self._record(self._outcome(change, outcome, code, message))
-        per_ticket = isinstance(error, (*TICKET_ERRORS, ZendeskCollisionError)) or (
-            isinstance(error, WriteOutcomeUnknown | ZendeskServerError)
-            and error.method == "PUT")
+        per_ticket = sent and isinstance(
+            error, (*TICKET_ERRORS, ZendeskCollisionError, WriteOutcomeUnknown, ZendeskServerError))
         if not per_ticket:
             raise error
 

@@ -26,9 +26,8 @@ from runner.zendesk.errors import WriteOutcomeUnknown, error_from_response
 from runner.zendesk.jobs import (
     DEFAULT_JOB_WAIT,
     DEFAULT_MAX_JOBS,
+    BulkUpdate,
     TicketUpdate,
-    UpdateResult,
-    run_update_many,
 )
 from runner.zendesk.ratelimit import Pacer, parse_retry_after
 from runner.zendesk.retry import NOT_SENT, RETRYABLE_STATUS, RetryPolicy
@@ -251,12 +250,11 @@ class ZendeskClient:
             body = None
         if not isinstance(body, dict):
             request = response.request
+            endpoint = endpoint_key(request.method, request.url.path)
             raise ZendeskError(
-                f"Zendesk answered {response.status_code} to {request.method} "
-                f"{endpoint_key(request.method, request.url.path).split(' ', 1)[1]} with "
-                f"something that is not a JSON object ({response.headers.get('content-type')}).",
-                status=response.status_code, method=request.method,
-                endpoint=request.url.path,
+                f"Zendesk answered {response.status_code} to {endpoint} with something that is "
+                f"not a JSON object ({response.headers.get('content-type')}).",
+                status=response.status_code, method=request.method, endpoint=endpoint,
                 hint="Check that the configured URL is a Zendesk account.",
             )
         return body
@@ -306,7 +304,7 @@ class ZendeskClient:
         count = self.get_json("/api/v2/search/count.json", {"query": q}).get("count")
         if not isinstance(count, int):
             raise ZendeskError("Zendesk's search count answer has no count.",
-                               method="GET", endpoint="/api/v2/search/count")
+                               method="GET", endpoint="GET /api/v2/search/count")
         return count
 
     def audits(self, ticket_id: int) -> list[JSON]:
@@ -456,9 +454,9 @@ class ZendeskClient:
         return our_audit_since(self.audits(int(ticket["id"])), me, updated_stamp,
                                comment if isinstance(comment, dict) else None)
 
-    def update_many(self, updates: Sequence[TicketUpdate]) -> Iterator[UpdateResult]:
-        """Apply many updates as background jobs; yields each ticket's outcome as it is known."""
-        return run_update_many(self, updates)
+    def update_many(self, updates: Sequence[TicketUpdate]) -> BulkUpdate:
+        """Apply many updates as background jobs; iterate the run for each ticket's outcome."""
+        return BulkUpdate(self, updates)
 
 
 def _same_name(record: JSON, name: str) -> bool:

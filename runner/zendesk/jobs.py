@@ -4,9 +4,11 @@ Identical changes (same body, same `updated_stamp`) go in the bulk form
 (`?ids=...` + one `ticket` body); everything else in the batch form (`tickets: [...]`), where
 each ticket carries its own `safe_update` + `updated_stamp`, so collision protection holds per
 ticket. At most `client.max_jobs` jobs are queued or running at once (Zendesk allows 30 per
-account, shared with every other integration); a TooManyJobs answer is waited out. Each job is
-polled with backoff and its per-ticket results are yielded as soon as it completes, because
-Zendesk keeps job statuses only briefly.
+account, shared with every other integration); a TooManyJobs answer is waited out and only the
+refused job is submitted again (it was never queued). The jobs in flight are polled together,
+one show_many call per poll, timed by the pace the jobs have shown, and each job's per-ticket
+results are yielded as soon as it completes (Zendesk does not keep job statuses for long).
+Jobs that show no progress for `client.job_wait` seconds stop the run.
 
 A submission whose answer was lost is never resubmitted blindly: the tickets are re-read first;
 changes already visible are reported as applied, safe updates (which Zendesk cannot apply twice)
@@ -21,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.errors import ZendeskJobError, ZendeskRateLimitError
+from runner.errors import ZendeskError, ZendeskJobError, ZendeskRateLimitError
 from runner.zendesk.errors import WriteOutcomeUnknown
 from runner.zendesk.verify import resend_is_safe
 
@@ -171,6 +173,9 @@ class _Runner:
     def __init__(self, client: ZendeskClient, updates: Sequence[TicketUpdate]) -> None:
         self.client = client
         self.pending = deque(plan_batches(updates))
+        # The batch whose submission is under way: if the run stops inside that request (an
+        # interrupt), whether Zendesk queued it is not known.
+        self.sending: _Batch | None = None
         self.inflight: dict[str, _Job] = {}
         self.crowded_wait = 0.0
         self.crowded_attempts = 0
@@ -192,21 +197,25 @@ class _Runner:
         while self.pending and len(self.inflight) < max(1, self.client.max_jobs):
             batch = self.pending[0]
             params, body = batch.request_body()
+            self.sending = batch
             try:
                 response = self.client.request("PUT", "/api/v2/tickets/update_many.json",
                                                params=params, json=body)
-            except ZendeskRateLimitError as error:
-                if error.code != "TooManyJobs":
+            except WriteOutcomeUnknown as lost:
+                self.sending = None
+                self.pending.popleft()
+                yield from self._recover(batch, lost)
+                continue
+            except ZendeskError as error:
+                self.sending = None  # an answer, and a refusal: nothing was queued
+                if not isinstance(error, ZendeskRateLimitError) or error.code != "TooManyJobs":
                     raise
                 if self.inflight:
                     self.crowded = True  # our own jobs hold slots: resubmit when one is done
                     return
                 self._wait_for_slots(error)
                 continue
-            except WriteOutcomeUnknown as lost:
-                self.pending.popleft()
-                yield from self._recover(batch, lost)
-                continue
+            self.sending = None
             self.pending.popleft()
             self.crowded_attempts = 0
             status = self.client.json(response).get("job_status") or {}
@@ -217,6 +226,10 @@ class _Runner:
             if not self.inflight:
                 self.mark, self.stalled = self.client.clock(), False
             self.inflight[job_id] = _Job(job_id, batch)
+
+    def unsent_ids(self) -> list[int]:
+        """Tickets of the batches that never reached Zendesk (for a run that stopped)."""
+        return [i for batch in self.pending if batch is not self.sending for i in batch.ids()]
 
     def _wait_for_slots(self, error: ZendeskRateLimitError) -> None:
         """Other integrations fill the account's job slots: back off, within the budget."""
@@ -293,7 +306,7 @@ class _Runner:
             raise ZendeskJobError(
                 f"{len(stuck)} update_many job(s) showed no progress for "
                 f"{now - self.mark:.0f}s (the budget is {self.client.job_wait:.0f}s): {shown}",
-                method="GET", endpoint="/api/v2/job_statuses/show_many",
+                method="GET", endpoint="GET /api/v2/job_statuses/show_many",
                 hint="Zendesk may be busy with other bulk jobs and may still apply these; run "
                 "`zdops plan` later to see what landed before applying again.",
             )
@@ -378,7 +391,20 @@ def _progress(status: JSON, total: int) -> int:
     return min(total, max(0, value)) if isinstance(value, int) else 0
 
 
-def run_update_many(client: ZendeskClient,
-                    updates: Sequence[TicketUpdate]) -> Iterator[UpdateResult]:
-    """Yield every update's outcome; see the module docstring for how."""
-    return _Runner(client, updates).run()
+class BulkUpdate(Iterator[UpdateResult]):
+    """One update_many run: an iterator of each ticket's outcome as it becomes known.
+
+    When the iteration stops on an error, `unsent_ids()` names the tickets whose batch never
+    reached Zendesk, so that a caller reports them as not attempted rather than as sent and
+    unanswered.
+    """
+
+    def __init__(self, client: ZendeskClient, updates: Sequence[TicketUpdate]) -> None:
+        self._runner = _Runner(client, updates)
+        self._results = self._runner.run()
+
+    def __next__(self) -> UpdateResult:
+        return next(self._results)
+
+    def unsent_ids(self) -> list[int]:
+        return self._runner.unsent_ids()
