@@ -607,7 +607,13 @@ def verify_tokens(
     run. A failure of one token does not stop the others from being checked.
     """
     from runner.config import load_config
-    from runner.errors import ZendeskAuthError, ZendeskError
+    from runner.errors import (
+        ZendeskAuthError,
+        ZendeskError,
+        ZendeskRateLimitError,
+        ZendeskServerError,
+        ZendeskTransportError,
+    )
     from runner.trust import check_destination
     from runner.zendesk import Credentials, ZendeskClient
 
@@ -638,7 +644,9 @@ def verify_tokens(
             )
         except ZendeskError as error:
             problems = (f"could not ask Zendesk: {error}",)
-            unreached = True
+            # A 403 or 404 is an answer (a suspended user, a wrong URL): the file needs fixing.
+            unreached = isinstance(
+                error, ZendeskTransportError | ZendeskServerError | ZendeskRateLimitError)
         else:
             problems = identity_problems(token, user)
         results.append(Verification(

@@ -179,3 +179,32 @@ def test_unreachable_zendesk_says_to_check_the_network(make_config: MakeConfig) 
     )
     assert "check the network and zendesk.url" in result.stderr
     assert "Fix the token's email or key" not in result.stderr
+
+
+def test_a_refusal_is_an_answer_not_an_unreachable_zendesk(make_config: MakeConfig) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Forbidden(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b'{"error":"Forbidden","description":"You do not have access"}'
+            self.send_response(403)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Forbidden) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            config = make_config(zendesk=f"url: http://127.0.0.1:{server.server_address[1]}")
+            result = zdops("tokens", "verify", "bot", str(config.path))
+        finally:
+            server.shutdown()
+    assert result.exit_code == 1
+    assert "Zendesk answered 403 to GET /api/v2/users/me" in result.stdout
+    assert "check the network" not in result.stderr
+    assert "Fix the token's email or key" in result.stderr
