@@ -48,6 +48,7 @@ class StoredKey:
     recipient: str
     created_file: bool  # False: appended to a key file that already existed
     mode: int  # the file's permission bits after writing (an existing file keeps its own)
+    size_before: int  # the file's length before the key was appended (0 when created)
 
 
 def default_key_file(env: Mapping[str, str] | None = None) -> Path:
@@ -125,6 +126,7 @@ def _generate_with_keygen() -> NewKey:
 def append_identity(path: Path, key: NewKey) -> StoredKey:
     """Append `key` to the key file at `path` (created 0600, in a 0700 directory if new)."""
     created = not path.exists()
+    size_before = 0 if created else path.stat().st_size
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     block = f"# created: {stamp} by zdops\n# public key: {key.recipient}\n"
     try:
@@ -139,5 +141,14 @@ def append_identity(path: Path, key: NewKey) -> StoredKey:
             out.write("\n")
         out.write(block + key.identity.reveal() + "\n")
     return StoredKey(path=path, recipient=key.recipient, created_file=created,
-                     mode=path.stat().st_mode & 0o777)
+                     mode=path.stat().st_mode & 0o777, size_before=size_before)
+
+
+def withdraw(stored: StoredKey) -> None:
+    """Take back a key just appended (its files could not be written): no stray key is left."""
+    if stored.created_file:
+        stored.path.unlink(missing_ok=True)
+        return
+    with open(stored.path, "r+b") as handle:
+        handle.truncate(stored.size_before)
 

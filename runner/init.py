@@ -105,6 +105,10 @@ def init_project(
     rules_path = directory / SOPS_RULES_NAME
     _check_directory(directory, hint="Name a directory (new or existing) for the new config.")
     existing = [p for p in (config_path, rules_path) if p.exists()]
+    folders = [p for p in existing if p.is_dir()]
+    if folders:
+        raise ZdopsError(f"{folders[0]} is a directory, not a file; nothing was written.",
+                         hint="Move it away, or use another directory.")
     if existing and not force:
         raise ZdopsError(
             f"{' and '.join(str(p) for p in existing)} already "
@@ -128,8 +132,8 @@ def init_project(
     rules_text = SOPS_RULES.format(recipients=",".join(all_recipients))
     encrypted = _encrypt(plaintext, config_path, rules_text, sops or secrets.locate())
 
-    # The directory first: a key appended for a config that could not be written would be a
-    # stray key in the user's key file.
+    # The key is stored before the files encrypted for it (files without their key could never
+    # be decrypted), and taken back if they cannot be written: no stray key is left behind.
     created = _make_directory(directory)
     stored = None
     try:
@@ -139,6 +143,8 @@ def init_project(
         write_atomic(rules_path, rules_text, what="the sops rules", hint=hint)
         write_atomic(config_path, encrypted, what="the config", hint=hint)
     except BaseException:
+        if stored is not None:
+            agekeys.withdraw(stored)
         _remove_empty(created)
         raise
     return InitResult(

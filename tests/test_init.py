@@ -280,3 +280,27 @@ def test_init_runs_as_a_subprocess_with_only_python_on_path(tmp_path: Path, sops
                           env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert (sops_env / ".config" / "sops" / "age" / "keys.txt").exists()
+
+
+def test_init_over_a_directory_named_like_its_config_writes_nothing(
+    tmp_path: Path, sops_env: Path
+) -> None:
+    (tmp_path / "repo" / "config.yaml").mkdir(parents=True)
+    key_file = tmp_path / "keys.txt"
+    key_file.write_text("AGE-SECRET-KEY-1OLDKEYKEPT\n")
+    code, out = run("init", str(tmp_path / "repo"), "--force", "--key-file", str(key_file))
+    assert code == 1 and "is a directory, not a file" in out
+    assert key_file.read_text() == "AGE-SECRET-KEY-1OLDKEYKEPT\n"
+    assert sorted(p.name for p in (tmp_path / "repo").iterdir()) == ["config.yaml"]
+
+
+@pytest.mark.parametrize("created", [True, False])
+def test_a_withdrawn_key_leaves_the_key_file_as_it_was(tmp_path: Path, created: bool) -> None:
+    key_file = tmp_path / "keys.txt"
+    if not created:
+        key_file.write_text("# mine\nAGE-SECRET-KEY-1OLDKEYKEPT")  # no trailing newline
+    before = None if created else key_file.read_bytes()
+    stored = agekeys.append_identity(key_file, agekeys.generate())
+    assert stored.created_file is created
+    agekeys.withdraw(stored)
+    assert (key_file.read_bytes() if key_file.exists() else None) == before
