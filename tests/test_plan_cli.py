@@ -197,7 +197,8 @@ def test_limit_hit_plans_none_and_says_why(sandbox: ServedSandbox, configure: Co
     limited = BILLING_RULE + "    limit: 3\n"
     config = configure(rules_yaml(limited))
     result = zdops("plan", str(config.path), "--detailed-exitcode")
-    assert result.exit_code == 0, result.output
+    # nothing is planned, but the file asks for work it holds back: not in sync
+    assert result.exit_code == 2, result.output
     would = len(open_with_tag(sandbox, "billing"))
     assert would > 3
     assert f"would change {would} tickets, more than its limit of 3" in result.stdout

@@ -60,7 +60,8 @@ def plan(
     if out is not None and fmt == "text":
         command = f"zdops apply {shlex.quote(str(config_path(config)))} {shlex.quote(out)}"
         click.echo(f"\nSaved the plan to {out}; apply exactly it with `{command}`.", err=True)
-    if detailed_exitcode and result.changes:
+    # A rule held back by its limit is work the file asks for that was not planned: not in sync.
+    if detailed_exitcode and (result.changes or result.blocked_rules):
         raise click.exceptions.Exit(EXIT_CHANGES_PENDING)
 
 
