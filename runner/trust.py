@@ -77,8 +77,7 @@ def check_destination(
                 "such as 127.0.0.1.",
             )
         return base_url
-    if host == "localhost" or host.endswith(".localhost"):
-        # A name is resolved by whatever the hosts file or DNS say, so only an address counts.
+    if is_loopback_name(host):
         raise TrustError(
             f"zendesk.url {url!r} names {host}, which is not a loopback address itself, so no "
             "token will be sent there.",
@@ -144,6 +143,12 @@ def _default_port(parts: SplitResult) -> bool:
 
 def _loopback_netloc(parts: SplitResult) -> str:
     return "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
+
+
+def is_loopback_name(host: str) -> bool:
+    """localhost and *.localhost: names that usually mean this machine, but a hosts file or DNS
+    decide where they go, so only an address counts as loopback."""
+    return host == "localhost" or host.endswith(".localhost")
 
 
 def is_loopback(host: str) -> bool:

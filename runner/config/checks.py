@@ -20,6 +20,8 @@ from runner.config.fields import (
     Kind,
     field_spec,
     parse_duration,
+    zendesk_tag,
+    zendesk_tags,
 )
 from runner.config.models import Actions, Condition, Rule, SopsMetadata, Token, Zendesk
 from runner.config.nullifying import clears_selection
@@ -28,7 +30,7 @@ from runner.config.source import Path, Source
 from runner.config.templates import template_faults
 from runner.errors import Problem, QuerySyntaxError
 from runner.query import Query, parse
-from runner.trust import is_loopback
+from runner.trust import is_loopback, is_loopback_name
 
 API_TOKEN_WARNING = (
     "Zendesk turns API tokens off on 2027-04-30; switch to kind: oauth with an OAuth access "
@@ -88,7 +90,7 @@ def _check_zendesk(source: Source, parts: Parts) -> Iterator[Problem]:
     if url.scheme == "https":
         return
     host = url.hostname or ""
-    if host == "localhost" or host.endswith(".localhost"):
+    if is_loopback_name(host):
         # The run refuses a name (runner.trust): validate must not pass what plan then refuses.
         yield source.problem(
             ("zendesk", "url"),
@@ -427,17 +429,16 @@ def _check_custom_value(source: Source, path: Path, key: str, value: Any) -> Ite
 def _check_tags(
     source: Source, path: Path, add: list[str], remove: list[str], set_: list[str] | None
 ) -> Iterator[Problem]:
-    # Zendesk stores tags in lower case (and the engine compares them so): VIP is vip.
-    removed = {tag.lower() for tag in remove}
+    removed = set(zendesk_tags(remove))  # VIP is vip, as Zendesk stores it
     for index, tag in enumerate(add):
-        if tag.lower() in removed:
+        if zendesk_tag(tag) in removed:
             yield source.problem(
                 (*path, "add", index),
                 f"tag {tag!r} is both added and removed; keep it in one list",
             )
     if set_ is not None:
         for index, tag in enumerate(set_):
-            if tag.lower() in removed:
+            if zendesk_tag(tag) in removed:
                 yield source.problem(
                     (*path, "set", index),
                     f"tag {tag!r} is both set and removed; `set` replaces every tag, so drop "

@@ -8,6 +8,7 @@ never disagree about what `priority less_than high` means.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -176,6 +177,17 @@ def parse_duration(text: str) -> timedelta:
             "such as 52w"
         )
     return int(text[:-1]) * unit
+
+
+def zendesk_tag(tag: object) -> str:
+    """A tag as Zendesk stores it: lower case. A rule's "VIP-Noted" is the ticket's "vip-noted";
+    compared as written, a rule adding it would find it missing, and comment, on every run."""
+    return str(tag).lower()
+
+
+def zendesk_tags(tags: Iterable[object] | None) -> list[str]:
+    """Tags as Zendesk stores them: lower case, each once, in the order given."""
+    return list(dict.fromkeys(zendesk_tag(t) for t in tags or ()))
 
 
 # The placeholders a comment body may use; the engine fills exactly these.

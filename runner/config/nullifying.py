@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.config.fields import CUSTOM_FIELD_PREFIX, Kind, field_spec
+from runner.config.fields import CUSTOM_FIELD_PREFIX, Kind, field_spec, zendesk_tags
 from runner.config.models import Actions, Condition, Rule
 from runner.errors import ZdopsError
 from runner.query import Query, StaticDirectory, Term, term_matches
@@ -103,9 +103,9 @@ def _apply(actions: Actions, mentioned: set[str]) -> _After:
     known.add("tags")
     # Zendesk stores tags in lower case, and the engine compares them so: "Done" is "done".
     if tags.set is not None:
-        return _After(known, [{**ticket, "tags": _lower(tags.set)}], custom, named)
-    added = _lower(tags.add)
-    removed = set(_lower(tags.remove)) - set(added)
+        return _After(known, [{**ticket, "tags": zendesk_tags(tags.set)}], custom, named)
+    added = zendesk_tags(tags.add)
+    removed = set(zendesk_tags(tags.remove)) - set(added)
     fewest = added
     most = sorted(set(added) | (mentioned - removed))
     return _After(known, [{**ticket, "tags": fewest}, {**ticket, "tags": most}], custom, named)
@@ -119,12 +119,8 @@ def _mentioned_tags(rule: Rule, query: Query | None) -> set[str]:
                 tags.update(term.value.split())
     for condition in [*rule.when.all, *rule.when.any]:
         if condition.field == "tags":
-            tags.update(_lower(_as_list(condition.value)))
+            tags.update(zendesk_tags(_as_list(condition.value)))
     return tags
-
-
-def _lower(tags: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(tag.lower() for tag in tags))
 
 
 def _term_false(term: Term, after: _After) -> bool:
@@ -174,7 +170,7 @@ def _across(
 
 def _tags(condition: Condition, tags: list[str]) -> bool | None:
     have = set(tags)
-    wanted = _lower(_as_list(condition.value))
+    wanted = zendesk_tags(_as_list(condition.value))
     if condition.operator == "includes":
         return all(tag in have for tag in wanted)
     if condition.operator == "not_includes":

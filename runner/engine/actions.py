@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from runner.config.fields import ACTION_STATUSES, PRIORITIES, TYPES
+from runner.config.fields import ACTION_STATUSES, PRIORITIES, TYPES, zendesk_tags
 from runner.config.templates import template_faults
 from runner.engine import templates
 from runner.engine.plan import CUSTOM_PREFIX, UPDATE_KEYS, CommentChange
@@ -33,7 +33,7 @@ from runner.engine.tagfields import (
     value_from_tags,
     with_value,
 )
-from runner.engine.values import custom_field_value, zendesk_tag
+from runner.engine.values import custom_field_value
 
 Ticket = Mapping[str, Any]
 
@@ -277,18 +277,14 @@ def compile_actions(
     return CompiledActions(
         rule,
         sets,
-        tags_set=None if tags is None or tags.set is None else _tags(tags.set),
-        tags_add=_tags(tags.add) if tags is not None else (),
-        tags_remove=_tags(tags.remove) if tags is not None else (),
+        tags_set=None if tags is None or tags.set is None else zendesk_tags(tags.set),
+        tags_add=zendesk_tags(tags.add) if tags is not None else (),
+        tags_remove=zendesk_tags(tags.remove) if tags is not None else (),
         comment_body=None if comment is None else comment.body,
         comment_public=False if comment is None else bool(comment.public),
         tag_fields=tag_index(resolver.custom_fields())
         if tags is not None or any(s.kind in TAGGED_TYPES for s in sets) else None,
     )
-
-
-def _tags(tags: Sequence[str] | None) -> list[str]:
-    return list(dict.fromkeys(zendesk_tag(t) for t in tags or ()))
 
 
 def _custom_value(

@@ -34,6 +34,7 @@ from runner.config.fields import (
     field_names,
     field_spec,
     parse_duration,
+    zendesk_tag,
 )
 from runner.config.regex_safety import MATCH_TEXT_LIMIT, backtracking_risk
 from runner.engine.resolve import Resolver, TicketField
@@ -44,7 +45,6 @@ from runner.engine.values import (
     parse_timestamp,
     ticket_tags,
     via_channel,
-    zendesk_tag,
 )
 
 Ticket = Mapping[str, Any]

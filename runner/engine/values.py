@@ -48,12 +48,6 @@ def ticket_tags(ticket: Mapping[str, Any]) -> list[Any]:
     return tags if isinstance(tags, list) else []
 
 
-def zendesk_tag(tag: Any) -> str:
-    """A tag as Zendesk stores it: lower case. A rule's "VIP-Noted" is the ticket's "vip-noted";
-    compared as written, a rule adding it would find it missing, and comment, on every run."""
-    return str(tag).lower()
-
-
 def via_channel(ticket: Mapping[str, Any]) -> Any:
     via = ticket.get("via")
     return via.get("channel") if isinstance(via, Mapping) else None

@@ -31,7 +31,7 @@ def user_show(request: Request) -> Reply:
     if user_id != caller.id:
         # end-users see only themselves: Zendesk refuses the rest with 403, whether or not
         # the user exists (so nothing is learned from the difference)
-        caller = request.agent()
+        request.agent()
     user = request.sandbox.store.user(user_id)
     if user is None:
         raise not_found()
