@@ -636,12 +636,7 @@ def verify_tokens(
             with ZendeskClient(base_url, credentials, transport=transport, max_wait=60.0) as zd:
                 user = {k: v for k, v in zd.me().items() if k in USER_FIELDS}
         except ZendeskAuthError:
-            problems: tuple[str, ...] = (
-                "Zendesk rejected the key (401): it is wrong, revoked or expired"
-                # An API token authenticates as the email sent with it, so that may be wrong too.
-                + (f", or {token.email} is not a user of this account"
-                   if token.kind == "api_token" else ""),
-            )
+            problems: tuple[str, ...] = (rejected_key(token),)
         except ZendeskError as error:
             problems = (f"could not ask Zendesk: {error}",)
             # A 403 or 404 is an answer (a suspended user, a wrong URL): the file needs fixing.
@@ -653,6 +648,13 @@ def verify_tokens(
             token.name, token.email, token.kind, token.primary, user, problems, unreached
         ))
     return base_url, results
+
+
+def rejected_key(token: Token) -> str:
+    """What a 401 for `token` means, in the words every command uses."""
+    # An API token authenticates as the email sent with it, so that may be wrong too.
+    also = f", or {token.email} is not a user of this account" if token.kind == "api_token" else ""
+    return f"Zendesk rejected the key (401): it is wrong, revoked or expired{also}"
 
 
 def identity_problems(token: Token, user: dict[str, Any]) -> tuple[str, ...]:

@@ -323,3 +323,23 @@ def test_a_rule_over_its_limit_changes_nothing_until_overridden(
     allowed = zdops("apply", str(config.path), "--yes", "--limit-override", str(len(targets)))
     assert allowed.exit_code == 0, allowed.output
     assert f"Applied: {len(targets)} tickets changed" in allowed.stdout
+
+
+def test_a_plan_is_told_from_a_config_by_its_content(tmp_path: Path) -> None:
+    from runner.engine.plan import FORMAT
+    from runner.engine.saved_plan import is_saved_plan
+
+    def written(name: str, data: bytes) -> Path:
+        (tmp_path / name).write_bytes(data)
+        return tmp_path / name
+
+    plan = {"checksum": "sha256:x", "format": FORMAT, "plan": {"changes": [1] * 5000}}
+    assert is_saved_plan(written("p.json", json.dumps(plan).encode()))
+    # keys sorted (`jq -S`: "format" far from the start) and a BOM are still a plan
+    assert is_saved_plan(written("sorted.json", json.dumps(plan, sort_keys=True).encode()))
+    assert is_saved_plan(written("bom.json", b"\xef\xbb\xbf" + json.dumps(plan).encode()))
+    assert not is_saved_plan(written("c.yaml", b"version: 1\nzendesk: {subdomain: acme}\n"))
+    assert not is_saved_plan(written("c.json", b'{"version": 1, "format": "yaml"}'))
+    assert not is_saved_plan(written("broken.json", b'{"format": "zdops-plan",'))
+    assert not is_saved_plan(tmp_path / "missing.json")
+    assert not is_saved_plan(tmp_path)

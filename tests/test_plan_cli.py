@@ -258,6 +258,9 @@ def test_wrong_key_is_refused_before_any_read(
     config = configure(kind=kind, key="not-the-key-4242xyz")
     result = refused_plan(sandbox, config)
     assert 'token "bot"' in result.stderr
+    assert "Zendesk rejected the key (401): it is wrong, revoked or expired" in result.stderr
+    assert ("is not a user of this account" in result.stderr) == (kind == "api_token")
+    assert "zdops tokens remove bot" in result.stderr
     assert ticket_reads(sandbox) == {}
     assert_no_secret(config, result)
 

@@ -47,9 +47,14 @@ def apply(
     from runner.engine.interrupts import apply_interruptibly
     from runner.engine.progress import Progress
     from runner.engine.run import RunOptions, open_run
-    from runner.engine.saved_plan import check_against_run, check_before_decrypting, read_plan
+    from runner.engine.saved_plan import (
+        check_against_run,
+        check_before_decrypting,
+        is_saved_plan,
+        read_plan,
+    )
 
-    if plan_file is None and config is not None and _is_plan(Path(config)):
+    if plan_file is None and config is not None and is_saved_plan(Path(config)):
         # `zdops apply plan.json`: the one argument is the plan, the config is the default one
         config, plan_file = None, config
     path = config_path(config)
@@ -94,22 +99,6 @@ def apply(
     if report_path:
         _write(report, Path(report_path))
     _finish(report, report_path)
-
-
-def _is_plan(path: Path) -> bool:
-    """Whether `path` holds a saved plan rather than a config (a config is never JSON with a
-    `"format": "zdops-plan"` key: the loader rejects unknown keys)."""
-    import re
-
-    from runner.engine.plan import FORMAT
-
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(256)
-    except OSError:
-        return False
-    marker = rb'^\s*\{\s*"format"\s*:\s*"' + FORMAT.encode() + rb'"'
-    return re.match(marker, head) is not None
 
 
 def _stdin_is_terminal() -> bool:

@@ -265,22 +265,21 @@ def _client(base_url: str, token: Token, key: Any, options: RunOptions) -> Zende
 
 def verify_identity(client: ZendeskClient, token: Token) -> tuple[Identity, int]:
     """Who `token` acts as (users/me), or IdentityError/ZendeskAuthError naming the token."""
-    from runner.tokens import identity_problems
+    from runner.tokens import identity_problems, rejected_key
 
     primary = ", primary" if token.primary else ""
     try:
         user = client.me()
     except ZendeskAuthError as error:
         raise ZendeskAuthError(
-            f'token "{token.name}" ({token.kind}{primary}, {token.email}): Zendesk rejected the '
-            f"key (401: {error.message}); nothing was read.",
+            f'token "{token.name}" ({token.kind}{primary}, {token.email}): '
+            f"{rejected_key(token)} ({error.message}); nothing was read.",
             status=error.status,
             method=error.method,
             endpoint=error.endpoint,
             code=error.code,
-            hint="The key is wrong, revoked or expired: replace it with `zdops tokens remove "
-            f"{token.name}` and `zdops tokens add {token.name}`, then check with "
-            "`zdops tokens verify`.",
+            hint=f"Replace it with `zdops tokens remove {token.name}` and `zdops tokens add "
+            f"{token.name}`, then check with `zdops tokens verify`.",
         ) from None
     problems = identity_problems(token, user)
     if problems:

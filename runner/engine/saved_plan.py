@@ -19,6 +19,28 @@ if TYPE_CHECKING:
     from runner.engine.run import Run, RunOptions
 
 
+def is_saved_plan(path: Path) -> bool:
+    """Whether `path` holds a saved plan rather than a config, as its one argument to apply.
+
+    A plan is a JSON object whose "format" is the plan format; a config never is one (even one
+    written as JSON: the loader rejects unknown keys). Parsed, not pattern-matched, so a plan
+    whose keys were reordered (`jq -S`) or that starts with a BOM is still recognised.
+    """
+    import json
+
+    from runner.engine.plan import FORMAT
+
+    try:
+        with path.open("rb") as stream:
+            if stream.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"{":
+                return False  # YAML: not worth reading further
+            stream.seek(0)
+            data = json.loads(stream.read().decode("utf-8-sig"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
 def read_plan(path: Path) -> Plan:
     """The plan in `path`; PlanError when it is unreadable, corrupt or tampered with."""
     from runner.engine.plan import Plan
