@@ -6,6 +6,10 @@ cannot be reset to null; solving needs an assignee; assigning a new ticket opens
 replace, additional_tags/remove_tags add and remove, and dropdown/multiselect/checkbox fields
 follow their tags both ways; `updated_at` moves only when an event was recorded. Light agents
 may add internal notes and nothing else.
+
+The tag/field rule is written here apart from the engine's simulation of it
+(runner.engine.tagfields) on purpose: the sandbox stands in for Zendesk, and an emulator that
+shared the engine's code would agree with the engine's mistakes instead of exposing them.
 """
 
 from __future__ import annotations
