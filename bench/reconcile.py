@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.* when run as a script
+from bench.measure import run_measured
 from bench.minimum import check_not_below, minimum_calls
 
 NOW = "2026-01-15T12:00:00Z"
@@ -368,28 +369,19 @@ def run_memory(workdir: Path, key_file: Path, read: int) -> MemoryRow:
         argv = [sys.executable, "-m", "runner", "apply", str(config), "--yes",
                 "--max-changes", str(tickets), "--limit-override", str(tickets),
                 "--report", str(report)]
-        started = time.perf_counter()
-        # files, not pipes: a pipe nobody reads while the child runs would block it
-        with output.open("wb") as out:
-            child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=subprocess.STDOUT)
-            # wait4 gives this child's own rusage (its sops child included, far smaller)
-            _, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - started
-        code = os.waitstatus_to_exitcode(status)
-        child.returncode = code
+        measured = run_measured(argv, output)
         text = output.read_text(encoding="utf-8", errors="replace")
-        if code != 0:
-            raise RuntimeError(f"zdops apply exited {code}: {text[-2000:]}")
+        if measured.code != 0:
+            raise RuntimeError(f"zdops apply exited {measured.code}: {text[-2000:]}")
     data = json.loads(report.read_text())
     return MemoryRow(
         read=tickets_read(text),
         changed=len(data["tickets"]),
         applied=data["counts"]["applied"],
-        wall_s=wall,
-        cpu_s=usage.ru_utime + usage.ru_stime,
-        max_rss_mb=usage.ru_maxrss / 1024,
-        exit_code=code,
+        wall_s=measured.wall_s,
+        cpu_s=measured.cpu_s,
+        max_rss_mb=measured.max_rss_mb,
+        exit_code=measured.code,
     )
 
 

@@ -8,7 +8,8 @@ The job: every ticket tagged `bench-due` gets priority high and the tag `bench-d
 of the account's open tickets is tagged `bench-due` before each run (setup, not measured), so
 "changing" is exact. Each way runs against a freshly seeded, identical sandbox with an emulated
 latency and account rate limit, in its own child process (CPU time and peak memory come from
-os.wait4 on that child, sops included for zdops):
+os.wait4 on that child, sops included for zdops, started by bench/measure.py so that it does
+not inherit this process's memory):
 
 - zdops: `python -m runner apply CONFIG --yes`, the config encrypted by the real sops;
 - plain zenpy: search, then update each ticket (bench/zenpy_jobs.py plain);
@@ -34,12 +35,12 @@ import random
 import re
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench.* when run as a script
+from bench.measure import run_measured
 from bench.minimum import check_not_below, minimum_calls
 
 HERE = Path(__file__).resolve().parent
@@ -128,21 +129,6 @@ def zdops_config(workdir: Path, sandbox: Any, url: str) -> tuple[Path, dict[str,
     return config, env
 
 
-def child(argv: list[str], env: dict[str, str], log: Path) -> tuple[int, float, float, float]:
-    """Run argv; its exit code, wall seconds, CPU seconds and peak RSS in MB (from wait4)."""
-    import subprocess
-
-    with log.open("wb") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
-    return proc.returncode, wall, cpu, usage.ru_maxrss / 1024
-
-
 def run_way(run: Run, args: argparse.Namespace, workdir: Path) -> None:
     from runner.sandbox import Sandbox, serve
 
@@ -164,7 +150,9 @@ def run_way(run: Run, args: argparse.Namespace, workdir: Path) -> None:
             if sandbox.rate_limit is not None:
                 sandbox.rate_limit.reset()
             log = workdir / f"{run.way}.log"
-            code, run.wall, run.cpu, run.peak_mb = child(argv, env, log)
+            measured = run_measured(argv, log, env=env, cwd=ROOT)
+            code, run.wall, run.cpu, run.peak_mb = (measured.code, measured.wall_s,
+                                                     measured.cpu_s, measured.max_rss_mb)
             stats = sandbox.stats()
             run.calls = stats["requests"]
             check_not_below(f"{run.way} at {run.tickets} x {run.share:.0%}", run.calls,

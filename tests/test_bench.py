@@ -113,7 +113,7 @@ def test_the_benchmarks_rules_pass_validate(name: str) -> None:
 
 @pytest.mark.parametrize(
     "script", sorted(p.name for p in (ROOT / "bench").glob("*.py")
-                     if p.name not in ("__init__.py", "__main__.py", "minimum.py", "zenpy_jobs.py"))
+                     if p.name not in ("__main__.py", "measure.py", "minimum.py", "zenpy_jobs.py"))
 )
 def test_every_benchmark_script_prints_its_help(script: str) -> None:
     # argparse formats help with %: a stray '%' in a help text breaks --help, and only --help
@@ -121,3 +121,16 @@ def test_every_benchmark_script_prints_its_help(script: str) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("usage:")
+
+
+def test_a_measured_child_does_not_inherit_the_peak_of_a_large_parent(tmp_path: Path) -> None:
+    from bench.measure import run_measured
+
+    ballast = bytearray(400 * 1024 * 1024)  # this process now holds 400 MB more
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touched, so it is resident
+    measured = run_measured([sys.executable, "-c", "print('hi')"], tmp_path / "log")
+    assert measured.code == 0 and (tmp_path / "log").read_text() == "hi\n"
+    # a bare interpreter: a few tens of MB, nowhere near the parent's 400
+    assert measured.max_rss_mb < 100, measured
+    assert measured.cpu_s > 0 and measured.wall_s > 0
+    del ballast
