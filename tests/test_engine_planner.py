@@ -15,6 +15,7 @@ from runner.engine.planner import PlanContext, build_plan
 from runner.engine.resolve import Resolver
 from runner.engine.rules import RuleLike
 from runner.errors import ResolveError
+from runner.render.plan_text import render_text
 
 JANE = Identity(token="jane", name="Jane", email="jane@acme.test", role="admin", primary=False)
 CONTEXT = PlanContext(
@@ -386,3 +387,17 @@ def test_requester_names_in_comments_are_looked_up_100_at_a_time() -> None:
     assert result.ticket_count == 250
     assert result.changes[7].comments[0].body == "Hi Customer 7"
     assert (names.single, names.batched) == (0, 3)
+
+
+@pytest.mark.parametrize("group_id", [10, 11], ids=["earlier-changed-it", "already-there"])
+def test_an_override_carries_the_names_a_reviewer_reads(group_id: int) -> None:
+    to_billing = rule("to-billing", {"group": "Billing", "tags": {"add": ["seen"]}})
+    to_support = rule("to-support", {"group": "Support", "priority": "high"})
+    result = plan([to_billing, to_support], [ticket(1, group_id=group_id)])
+    [override] = result.changes[0].overrides
+    assert (override.earlier_value, override.earlier_label) == (11, "Billing")
+    assert (override.later_value, override.later_label) == (10, "Support")
+    text = render_text(result, color=False)
+    assert "! group: rule to-support (Support) overrides rule to-billing (Billing)" in text
+    # the labels survive a saved plan
+    assert Plan.from_json(result.to_json()) == result

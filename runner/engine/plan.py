@@ -89,6 +89,8 @@ class Override:
     earlier_value: Any
     later_rule: str
     later_value: Any
+    earlier_label: str | None = None  # how a reviewer reads each value: a group's name, ...
+    later_label: str | None = None
 
 
 @dataclass(frozen=True)

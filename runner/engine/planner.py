@@ -97,6 +97,15 @@ class _Tracked:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Intent:
+    """What one rule's action wants for a field or a tag, whatever the ticket."""
+
+    value: Any  # the field's value; for "tag:<name>", whether the tag is added
+    kind: str | None = None  # a custom field's type (how values compare)
+    label: str | None = None  # how a reviewer reads the value: a group's name, a user's email
+
+
 @dataclass
 class _Compiled:
     rule: RuleLike
@@ -104,9 +113,9 @@ class _Compiled:
     selects: Predicate
     actions: CompiledActions
     limit: int
-    # what this rule wants (field -> value, "tag:<name>" -> added?) where a later rule wants
-    # something else: only those are remembered for tickets it selects without changing them
-    contested: dict[str, tuple[Any, str | None]] = field(default_factory=dict)
+    # what this rule wants (field, or "tag:<name>") where a later rule wants something else:
+    # only those are remembered for tickets it selects without changing them
+    contested: dict[str, _Intent] = field(default_factory=dict)
 
 
 def build_plan(
@@ -139,7 +148,7 @@ def build_plan(
     ]
     _mark_contested(compiled)
     tracked: dict[int, _Tracked] = {}
-    wanted: dict[int, dict[str, tuple[str, Any]]] = {}
+    wanted: dict[int, dict[str, tuple[str, _Intent]]] = {}
     summaries = [
         _plan_rule(c, tickets_for(c.rule), tracked, wanted, resolver, max_changes, query_matches)
         for c in compiled
@@ -162,25 +171,26 @@ def build_plan(
     )
 
 
-def _intents(actions: CompiledActions) -> dict[str, tuple[Any, str | None]]:
-    """What a rule's actions want, whatever the ticket: key -> (value, kind of comparison)."""
-    intents: dict[str, tuple[Any, str | None]] = {a.field: (a.value, a.kind) for a in actions.sets}
+def _intents(actions: CompiledActions) -> dict[str, _Intent]:
+    """What a rule's actions want, whatever the ticket: field or "tag:<name>" -> intent."""
+    intents = {a.field: _Intent(a.value, a.kind, a.value_label) for a in actions.sets}
     for tag in (*(actions.tags_set or ()), *actions.tags_add):
-        intents[f"tag:{tag}"] = (True, None)
+        intents[f"tag:{tag}"] = _Intent(True)
     for tag in actions.tags_remove:
-        intents[f"tag:{tag}"] = (False, None)
+        intents[f"tag:{tag}"] = _Intent(False)
     return intents
 
 
 def _mark_contested(compiled: Sequence[_Compiled]) -> None:
     """Give each rule the intents that some later rule contradicts (known before any read)."""
-    later: dict[str, list[tuple[Any, str | None]]] = {}
+    later: dict[str, list[_Intent]] = {}
     for entry in reversed(compiled):
         intents = _intents(entry.actions)
         entry.contested = {
-            key: (value, kind)
-            for key, (value, kind) in intents.items()
-            if any(not _same(kind, value, other) for other, _ in later.get(key, ()))
+            key: intent
+            for key, intent in intents.items()
+            if any(not _same(intent.kind, intent.value, other.value)
+                   for other in later.get(key, ()))
         }
         for key, intent in intents.items():
             later.setdefault(key, []).append(intent)
@@ -190,7 +200,7 @@ def _plan_rule(
     compiled: _Compiled,
     tickets: Iterable[Ticket],
     tracked: dict[int, _Tracked],
-    wanted: dict[int, dict[str, tuple[str, Any]]],
+    wanted: dict[int, dict[str, tuple[str, _Intent]]],
     resolver: Resolver,
     max_changes: int | None,
     query_matches: Callable[[str, Ticket], bool] | None,
@@ -275,7 +285,7 @@ def _plan_rule(
         _commit(name, compiled.token, ticket_id, effects, original, tracked, wanted)
     for ticket_id in selected:
         intents = wanted.setdefault(ticket_id, {})
-        intents.update({key: (name, value) for key, (value, _) in compiled.contested.items()})
+        intents.update({key: (name, intent) for key, intent in compiled.contested.items()})
     return RuleSummary(name, compiled.token, read, matched, changing, unchanged, note=note)
 
 
@@ -318,7 +328,7 @@ def _commit(
     effects: Effects,
     original: dict[str, Any] | None,
     tracked: dict[int, _Tracked],
-    wanted: Mapping[int, Mapping[str, tuple[str, Any]]],
+    wanted: Mapping[int, Mapping[str, tuple[str, _Intent]]],
 ) -> None:
     state = tracked.get(ticket_id)
     # what earlier rules that selected this ticket wanted, where a later rule disagrees
@@ -347,26 +357,31 @@ def _commit(
         )
     for change in effects.fields:
         owner = state.owners.get(change.field)
-        earlier = intended.get(change.field) or (owner and (owner[0], owner[1].value))
+        earlier = intended.get(change.field) or (
+            owner and (owner[0], _Intent(owner[1].value, owner[1].kind, owner[1].value_label)))
         if (
             earlier is not None
             and earlier[0] != rule
-            and not _same(change.kind, earlier[1], change.value)
+            and not _same(change.kind, earlier[1].value, change.value)
         ):
             state.overrides.append(
                 Override(
                     field=change.label or change.field,
                     earlier_rule=earlier[0],
-                    earlier_value=earlier[1],
+                    earlier_value=earlier[1].value,
                     later_rule=rule,
                     later_value=change.value,
+                    earlier_label=earlier[1].label,
+                    later_label=change.value_label,
                 )
             )
         state.owners[change.field] = (rule, change)
     for tag, added in [(t, True) for t in effects.tags_added] + [
         (t, False) for t in effects.tags_removed
     ]:
-        earlier_tag = state.tag_owners.get(tag) or intended.get(f"tag:{tag}")
+        earlier_tag = state.tag_owners.get(tag)
+        if earlier_tag is None and (wants := intended.get(f"tag:{tag}")) is not None:
+            earlier_tag = (wants[0], bool(wants[1].value))
         if earlier_tag is not None and earlier_tag[0] != rule and earlier_tag[1] != added:
             state.overrides.append(
                 Override(

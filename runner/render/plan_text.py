@@ -116,8 +116,8 @@ def _ticket_lines(rule: str, change: TicketChange, paint: _Paint) -> list[str]:
             paint(
                 "dim",
                 f"      ! {printable(override.field)}: rule {override.later_rule} "
-                f"({show(override.later_value, None)}) overrides rule {override.earlier_rule} "
-                f"({show(override.earlier_value, None)})",
+                f"({show(override.later_value, override.later_label)}) overrides rule "
+                f"{override.earlier_rule} ({show(override.earlier_value, override.earlier_label)})",
             )
         )
     for note in change.notes:
