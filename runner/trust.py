@@ -81,8 +81,7 @@ def check_destination(
         raise TrustError(
             f"zendesk.url {url!r} names {host}, which is not a loopback address itself, so no "
             "token will be sent there.",
-            hint="Write the address instead: "
-            f"{parts._replace(netloc=_loopback_netloc(parts)).geturl()}.",
+            hint=f"Write the address instead: {loopback_url(url)}.",
         )
     raise TrustError(
         f"zendesk.url {url!r} is not a Zendesk account, an allowed host or a loopback "
@@ -141,8 +140,11 @@ def _default_port(parts: SplitResult) -> bool:
     return parts.port is None or parts.port == 443
 
 
-def _loopback_netloc(parts: SplitResult) -> str:
-    return "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
+def loopback_url(url: str) -> str:
+    """`url` with its host name replaced by the loopback address 127.0.0.1 (port kept)."""
+    parts = urlsplit(url)
+    netloc = "127.0.0.1" if parts.port is None else f"127.0.0.1:{parts.port}"
+    return parts._replace(netloc=netloc).geturl()
 
 
 def is_loopback_name(host: str) -> bool:

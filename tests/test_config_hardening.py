@@ -17,6 +17,8 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
+from test_config_checks import commenting as commenting_rule
+from test_config_checks import config as checks_config
 
 from runner.cli import main
 from runner.config import Config, parse_config
@@ -151,10 +153,7 @@ def test_the_cli_annotates_the_line_inside_the_block(
 
 
 def commenting(query: str, actions: str, conditions: str = "") -> str:
-    return HEAD + (
-        f"rules:\n  - name: r\n    when: {{query: '{query}'{conditions}}}\n"
-        f"    actions: {{comment: {{body: hi}}, {actions}}}\n"
-    )
+    return checks_config(commenting_rule(query, actions, conditions))
 
 
 NULLIFIES = [

@@ -12,6 +12,7 @@ import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -62,19 +63,7 @@ def test_no_key_leaks_from_any_command(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     sandbox, url = sandbox_url
-    bot, jane = sandbox.bot, sandbox.agent
-    keys = {
-        "bot": sandbox.credentials(bot["email"], "oauth"),
-        "jane": sandbox.credentials(jane["email"], "api_token"),
-    }
-    config = make_config(
-        [
-            {"name": "bot", "email": bot["email"], "kind": "oauth", "key": keys["bot"],
-             "primary": True},
-            {"name": "jane", "email": jane["email"], "kind": "api_token", "key": keys["jane"]},
-        ],
-        zendesk=f"url: {url}",
-    )
+    config, keys = bot_and_jane(sandbox, url, make_config)
     path = str(config.path)
     runner = CliRunner()
     outputs: list[str] = []
@@ -99,7 +88,26 @@ def test_no_key_leaks_from_any_command(
     children = sops_log.read_text()
     assert children.count("argv: ") >= 4  # one sops run each: add, two verifies, remove
     assert "SOPS_DISABLE_VERSION_CHECK=1" in children
-    assert_nowhere(config, [*keys.values(), ADDED_KEY], outputs, caplog.text, sops_log, tmp_path)
+    assert_nowhere(config, [*keys, ADDED_KEY], outputs, caplog.text, sops_log, tmp_path)
+
+
+def bot_and_jane(
+    sandbox: Sandbox, url: str, make_config: MakeConfig, **extra: Any
+) -> tuple[EncryptedConfig, list[str]]:
+    """A config with the sandbox's bot (oauth, primary) and Jane (api_token), and their keys."""
+    bot, jane = sandbox.bot, sandbox.agent
+    keys = [sandbox.credentials(bot["email"], "oauth"),
+            sandbox.credentials(jane["email"], "api_token")]
+    config = make_config(
+        [
+            {"name": "bot", "email": bot["email"], "kind": "oauth", "key": keys[0],
+             "primary": True},
+            {"name": "jane", "email": jane["email"], "kind": "api_token", "key": keys[1]},
+        ],
+        zendesk=f"url: {url}",
+        **extra,
+    )
+    return config, keys
 
 
 def assert_nowhere(
@@ -152,18 +160,8 @@ def run_plan_and_apply(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bot, jane = sandbox.bot, sandbox.agent
-    keys = [sandbox.credentials(bot["email"], "oauth"),
-            sandbox.credentials(jane["email"], "api_token")]
-    config = make_config(
-        [
-            {"name": "bot", "email": bot["email"], "kind": "oauth", "key": keys[0],
-             "primary": True},
-            {"name": "jane", "email": jane["email"], "kind": "api_token", "key": keys[1]},
-        ],
-        zendesk=f"url: {url}",
-        rules=rules_yaml(BILLING_RULE, REFUND_NOTE_RULE),
-    )
+    config, keys = bot_and_jane(sandbox, url, make_config,
+                                rules=rules_yaml(BILLING_RULE, REFUND_NOTE_RULE))
     path = str(config.path)
     plan, report = tmp_path / "plan.json", tmp_path / "report.json"
     runner = CliRunner()

@@ -30,7 +30,7 @@ from runner.config.source import Path, Source
 from runner.config.templates import template_faults
 from runner.errors import Problem, QuerySyntaxError
 from runner.query import Query, parse
-from runner.trust import is_loopback, is_loopback_name
+from runner.trust import is_loopback, is_loopback_name, loopback_url
 
 API_TOKEN_WARNING = (
     "Zendesk turns API tokens off on 2027-04-30; switch to kind: oauth with an OAuth access "
@@ -95,8 +95,8 @@ def _check_zendesk(source: Source, parts: Parts) -> Iterator[Problem]:
         yield source.problem(
             ("zendesk", "url"),
             f"plain http is only allowed to a loopback address, and {host!r} is a name that "
-            "DNS or the hosts file could send elsewhere: write the address, e.g. "
-            f"http://127.0.0.1{'' if url.port is None else f':{url.port}'}",
+            f"DNS or the hosts file could send elsewhere: write the address, e.g. "
+            f"{loopback_url(zendesk.url)}",
         )
     elif not is_loopback(host):
         yield source.problem(
